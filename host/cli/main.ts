@@ -1,0 +1,10 @@
+// Entry point. With CNI_COMMAND set this process is a CNI plugin; otherwise it is the CLI.
+// Only the plugin path is loaded eagerly: it is the hot path a runtime execs.
+import { runPlugin } from '../cni/plugin-main.ts';
+
+if (process.env.CNI_COMMAND !== undefined) {
+  await runPlugin();
+} else {
+  const { runCli } = await import('./cli.ts');
+  await runCli(process.argv);
+}

@@ -1,0 +1,52 @@
+// CNI error codes (spec §"Error"), and the one error type every layer throws.
+export const ErrorCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnv: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidConfig: 7,
+  TryAgainLater: 11,
+  PluginNotReady: 50,
+  PluginNotAvailable: 51,
+  LimitedConnectivity: 52,
+  NoConnectivity: 53,
+  Internal: 999,
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
+
+export interface CniErrorJson {
+  cniVersion: string;
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+export class CniError extends Error {
+  readonly code: number;
+  readonly details: string;
+  constructor(code: ErrorCodeValue, msg: string, details = '') {
+    super(msg);
+    this.name = 'CniError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(cniVersion: string): CniErrorJson {
+    const out: CniErrorJson = { cniVersion, code: this.code, msg: this.message };
+    if (this.details) out.details = this.details;
+    return out;
+  }
+}
+
+/** Any thrown value as a CniError: unknown faults become 999 with a message a person can act on. */
+export function toCniError(e: unknown): CniError {
+  if (e instanceof CniError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new CniError(
+    ErrorCode.Internal,
+    `internal error: ${msg}`,
+    'this is a bug in cni-wasm or its environment; rerun with CNI_LOG_LEVEL=debug CNI_LOG_FILE=<file> and report the log',
+  );
+}
