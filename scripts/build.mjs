@@ -2,6 +2,7 @@
 // process start-up reads as little JavaScript as possible.
 import { build } from 'esbuild';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { buildNative } from './build-native.mjs';
 
 const out = 'dist';
 rmSync(`${out}/chunks`, { recursive: true, force: true });
@@ -28,3 +29,4 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(`${out}/cni-wasm.mjs`, 0o755);
+buildNative(`${out}/native`);
