@@ -7,11 +7,13 @@ export const ErrorCode = {
   IoFailure: 5,
   DecodeFailure: 6,
   InvalidConfig: 7,
+  InvalidNetNS: 8,
   TryAgainLater: 11,
-  PluginNotReady: 50,
-  PluginNotAvailable: 51,
-  LimitedConnectivity: 52,
-  NoConnectivity: 53,
+  /** STATUS: the plugin cannot serve ADD now. */
+  PluginNotAvailable: 50,
+  /** STATUS: not available, and existing containers may have limited connectivity. */
+  LimitedConnectivity: 51,
+  NoConnectivity: 52,
   Internal: 999,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
