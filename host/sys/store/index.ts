@@ -1,0 +1,2 @@
+export { openStore, validateName, LOCK_FILE } from './store.ts';
+export type { Store, StoreOptions, LockOptions, Release } from './store.ts';
