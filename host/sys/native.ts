@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface Native {
   setns(fd: number, nstype: number): void;
+  /** ioctl(NS_GET_NSTYPE): the CLONE_NEW* type of the namespace `fd` refers to; throws ENOTTY for a non-namespace file. */
+  nsType(fd: number): number;
   nlOpen(protocol: number, rcvbufBytes: number): number;
   nlSend(fd: number, bytes: Uint8Array): number;
   nlRecv(fd: number, buffer: Uint8Array, timeoutMs: number): number;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@
 #endif
 #ifndef NETLINK_CAP_ACK
 #define NETLINK_CAP_ACK 10
+#endif
+#ifndef NS_GET_NSTYPE
+#define NS_GET_NSTYPE 0xb703 /* _IO(0xb7, 0x3), linux/nsfs.h, kernel >= 4.11 */
 #endif
 #ifndef NETLINK_GET_STRICT_CHK
 #define NETLINK_GET_STRICT_CHK 12
@@ -35,7 +39,7 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
     E(EPERM) E(ENOENT) E(EINTR) E(EIO) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT)
     E(EBUSY) E(EEXIST) E(ENODEV) E(ENOTDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOSPC)
     E(ERANGE) E(ENOBUFS) E(ETIMEDOUT) E(EOPNOTSUPP) E(EPROTONOSUPPORT) E(EAFNOSUPPORT)
-    E(ENETDOWN) E(ENETUNREACH) E(EADDRINUSE) E(EADDRNOTAVAIL)
+    E(ENETDOWN) E(ENETUNREACH) E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENOTTY) E(ESRCH)
 #undef E
     default: break;
   }
@@ -78,6 +82,16 @@ static napi_value js_setns(napi_env env, napi_callback_info info) {
   if (!arg_i32(env, argv[0], &fd) || !arg_i32(env, argv[1], &type)) return NULL;
   if (setns(fd, type) != 0) return throw_errno(env, "setns", errno);
   return NULL;
+}
+
+/* nsType(fd) -> CLONE_NEW* type of the namespace fd refers to (ENOTTY: not a namespace). */
+static napi_value js_ns_type(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!arg_i32(env, argv[0], &fd)) return NULL;
+  int r = ioctl(fd, NS_GET_NSTYPE);
+  if (r < 0) return throw_errno(env, "ioctl(NS_GET_NSTYPE)", errno);
+  return ret_i32(env, r);
 }
 
 /* nlOpen(protocol, rcvbufBytes) -> fd. Bound, with extended acks. */
@@ -184,6 +198,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setns", NULL, js_setns, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"nsType", NULL, js_ns_type, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlOpen", NULL, js_nl_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlSend", NULL, js_nl_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlRecv", NULL, js_nl_recv, NULL, NULL, NULL, napi_enumerable, NULL},
