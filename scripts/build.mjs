@@ -1,32 +1,49 @@
-// Build: bundle the host into dist/ (one entry file + lazily loaded chunks), so that
-// process start-up reads as little JavaScript as possible.
+// Build: bundle the host into dist/ as CommonJS files. One file per start-up path,
+// because CommonJS starts ~8 ms faster than an ES module on Node 20 (measured:
+// a CJS bundle of the plugin path starts as fast as `node -e 0`, the ESM one does not).
+//   dist/cni-wasm.cjs  the binary: plugin path (what a runtime execs)
+//   dist/cli.cjs       the CLI for people, required only without CNI_COMMAND
+//   dist/lib/pino.cjs  the logger, required only when a line is written
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { buildNative } from './build-native.mjs';
 
 const out = 'dist';
-rmSync(`${out}/chunks`, { recursive: true, force: true });
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+for (const stale of ['chunks', 'cni-wasm.mjs']) rmSync(`${out}/${stale}`, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: { 'cni-wasm': 'host/cli/main.ts' },
-  outdir: out,
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
+// Lazily loaded parts stay separate files: map their imports to the sibling bundle.
+const LAZY = { './cli.ts': './cli.cjs', pino: './lib/pino.cjs' };
+const lazyExternals = {
+  name: 'lazy-externals',
+  setup(b) {
+    b.onResolve({ filter: /^(\.\/cli\.ts|pino)$/ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      return { path: LAZY[args.path], external: true };
+    });
+  },
+};
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  sourcemap: false,
   legalComments: 'none',
-  banner: {
-    // Bundled CommonJS dependencies (pino, commander) need require().
-    js: "#!/usr/bin/env node\nimport { createRequire as __cniwCreateRequire } from 'node:module';const require = __cniwCreateRequire(import.meta.url);",
-  },
+  // Sources are ESM and use import.meta.url; in a CJS bundle it is this file's URL.
+  define: { 'import.meta.url': '__cniwMetaUrl', CNI_WASM_VERSION: JSON.stringify(pkg.version) },
+  banner: { js: "const __cniwMetaUrl=require('url').pathToFileURL(__filename).href;" },
+  plugins: [lazyExternals],
   logLevel: 'warning',
-});
-chmodSync(`${out}/cni-wasm.mjs`, 0o755);
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['host/cli/main.ts'], outfile: `${out}/cni-wasm.cjs`, banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } }),
+  build({ ...common, entryPoints: ['host/cli/cli.ts'], outfile: `${out}/cli.cjs` }),
+  build({ ...common, entryPoints: ['scripts/pino-entry.cjs'], outfile: `${out}/lib/pino.cjs` }),
+]);
+chmodSync(`${out}/cni-wasm.cjs`, 0o755);
 buildNative(`${out}/native`);

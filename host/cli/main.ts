@@ -3,8 +3,7 @@
 import { runPlugin } from '../cni/plugin-main.ts';
 
 if (process.env.CNI_COMMAND !== undefined) {
-  await runPlugin();
+  void runPlugin();
 } else {
-  const { runCli } = await import('./cli.ts');
-  await runCli(process.argv);
+  void import('./cli.ts').then((m) => m.runCli(process.argv));
 }

@@ -45,6 +45,10 @@ export class CniError extends Error {
 /** Any thrown value as a CniError: unknown faults become 999 with a message a person can act on. */
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
+  // Separately bundled parts each carry their own CniError class: recognise the shape.
+  if (e instanceof Error && e.name === 'CniError' && typeof (e as { code?: unknown }).code === 'number') {
+    return new CniError((e as CniError).code, e.message, String((e as CniError).details ?? ''));
+  }
   const msg = e instanceof Error ? e.message : String(e);
   return new CniError(
     ErrorCode.Internal,

@@ -34,8 +34,7 @@ export function loadNative(): Native {
   if (native) return native;
   const here = fileURLToPath(import.meta.url);
   const candidates = [
-    new URL('./native/cniw.node', import.meta.url), // dist/cni-wasm.mjs → dist/native
-    new URL('../native/cniw.node', import.meta.url), // dist/chunks/*.mjs → dist/native
+    new URL('./native/cniw.node', import.meta.url), // dist/*.cjs → dist/native
     new URL('../../dist/native/cniw.node', import.meta.url), // host/sys/native.ts → dist/native
   ].map((u) => fileURLToPath(u));
   const path = candidates.find((p) => existsSync(p));
