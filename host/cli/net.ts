@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
 import { CURRENT_VERSION } from '../cni/version.ts';
-import { CniConfig, loadNetworkConf, printResult, type GCArgs, type NetworkConfigList, type RuntimeConf } from '../cni/libcni/index.ts';
+import { CniConfig, defaultCacheDir, loadNetworkConf, printResult, type GCArgs, type NetworkConfigList, type RuntimeConf } from '../cni/libcni/index.ts';
 import { isObject } from '../cni/libcni/gojson.ts';
 
 export const NET_OPS = ['add', 'check', 'del', 'gc', 'status'] as const;
@@ -101,7 +101,7 @@ export async function runNet(
     const rt: RuntimeConf = { containerId: containerIdForNetns(absNetns), netns: absNetns, ifName, args, capabilityArgs };
     const cni = new CniConfig({
       path: (env.CNI_PATH ?? '').split(':').filter((d) => d !== ''),
-      cacheDir: opts.cacheDir || env.CNI_CACHE_DIR || undefined,
+      cacheDir: opts.cacheDir || defaultCacheDir(env),
     });
     switch (op) {
       case 'add': {
@@ -144,12 +144,12 @@ export function registerNetCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nEnvironment (as cnitool):\n' +
-        '  NETCONFPATH  directory of .conflist/.conf/.json files (default /etc/cni/net.d)\n' +
-        '  CNI_PATH     plugin directories, ":"-separated\n' +
-        '  CNI_ARGS     "K=V;K=V" passed to plugins\n' +
-        '  CAP_ARGS     JSON object of capability args (runtimeConfig), e.g. {"portMappings":[...]}\n' +
-        '  CNI_IFNAME   interface name (default eth0)\n' +
-        '  CNI_CACHE_DIR result cache directory (default /var/lib/cni)\n' +
+        '  NETCONFPATH    directory of .conflist/.conf/.json files (default /etc/cni/net.d)\n' +
+        '  CNI_PATH       plugin directories, ":"-separated\n' +
+        '  CNI_ARGS       "K=V;K=V" passed to plugins\n' +
+        '  CAP_ARGS       JSON object of capability args (runtimeConfig), e.g. {"portMappings":[...]}\n' +
+        '  CNI_IFNAME     interface name (default eth0)\n' +
+        '  CNI_CACHE_DIR  result cache directory (default /var/lib/cni)\n' +
         '\nThe container ID is derived from the netns path as cnitool does, so the two tools share cache and IPAM state.\n' +
         '\nExample:\n  ip netns add c1\n  NETCONFPATH=/etc/cni/net.d CNI_PATH=/opt/cni/bin cni-wasm net add mynet /var/run/netns/c1\n',
     )
