@@ -80,6 +80,11 @@ describe('ResultCache', () => {
   it('needs network, container id and interface name for a path', () => {
     expect(() => new ResultCache(dir).filePath('', rt)).toThrow(/cache file path requires network name \(""\)/);
     expect(() => new ResultCache(dir).del('n', { containerId: '', ifName: 'x' })).not.toThrow();
+    // Nothing outside results/ can be named, whatever DEL is given.
+    expect(() => new ResultCache(dir).filePath('n', { containerId: 'c', ifName: '../../../etc/passwd' })).toThrow(/invalid interface name/);
+    writeFileSync(join(dir, 'victim'), 'x');
+    new ResultCache(join(dir, 'c')).del('n', { containerId: 'c', ifName: '../../../victim' });
+    expect(readFileSync(join(dir, 'victim'), 'utf8')).toBe('x');
   });
 
   it('lists attachments in name order, filtered by container, skipping what libcni skips', () => {

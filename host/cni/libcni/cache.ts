@@ -120,6 +120,11 @@ export class ResultCache {
         `cache file path requires network name (${JSON.stringify(netName)}), container ID (${JSON.stringify(rt.containerId)}), and interface name (${JSON.stringify(rt.ifName)})`,
       );
     }
+    // ADD validates these names; DEL and CHECK do not (in libcni either), so a name that would
+    // leave results/ (a "/" in it) is refused here rather than joined into a path.
+    for (const [what, v] of [['network name', netName], ['container ID', rt.containerId], ['interface name', rt.ifName]] as const) {
+      if (v.includes('/') || v.includes('\0')) throw new CniError(ErrorCode.InvalidEnv, `invalid ${what} for the result cache: ${JSON.stringify(v)}`);
+    }
     return join(this.resultsDir, `${netName}-${rt.containerId}-${rt.ifName}`);
   }
 
