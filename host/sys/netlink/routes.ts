@@ -1,0 +1,195 @@
+// rtnetlink routes: add, replace, delete, list.
+// Errors: EEXIST (add of an existing route), ESRCH (delete of a missing route),
+// ENETUNREACH (gateway not reachable without onlink), ENODEV (no such link).
+import { AttrStream } from 'netlink/dist/structs.js';
+import { formatRouteAttrs, parseRouteMessage, type RouteAttrs } from 'netlink/dist/rt/structs.js';
+import { SysError } from '../errors.ts';
+import { type ScopeName, SCOPES, scopeName } from './addresses.ts';
+import { AF_UNSPEC, afOf, type Family, familyOfAf, formatIp, networkOf, parseIp, parsePrefix } from './ip.ts';
+import { type LinkRef, linkIndex } from './links.ts';
+import { type NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from './socket.ts';
+
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
+
+const RTNH_F_ONLINK = 0x4;
+const RTM_F_CLONED = 0x200;
+const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
+const RTPROT_BOOT = 3;
+
+export const ROUTE_TYPES = {
+  unspec: 0,
+  unicast: 1,
+  local: 2,
+  broadcast: 3,
+  anycast: 4,
+  multicast: 5,
+  blackhole: 6,
+  unreachable: 7,
+  prohibit: 8,
+  throw: 9,
+  nat: 10,
+} as const;
+export type RouteType = keyof typeof ROUTE_TYPES;
+
+export interface Route {
+  family: Family;
+  /** Destination prefix, e.g. '10.1.0.0/16', '0.0.0.0/0' (default), '::/0'. */
+  dst: string;
+  gateway?: string;
+  /** Output ifindex. */
+  oif?: number;
+  /** Preferred source address (RTA_PREFSRC). */
+  src?: string;
+  table: number;
+  metric?: number;
+  scope: ScopeName | number;
+  type: RouteType | number;
+  protocol: number;
+  onlink: boolean;
+  mtu?: number;
+}
+
+export interface RouteSpec {
+  /** Destination prefix; 'default' means 0.0.0.0/0 (or ::/0 with family 6 or an IPv6 gateway). */
+  dst: string;
+  family?: Family;
+  gateway?: string;
+  link?: LinkRef;
+  src?: string;
+  /** Routing table (default main, 254). */
+  table?: number;
+  metric?: number;
+  /** Default as `ip route`: host for local, link when there is no gateway, else universe. */
+  scope?: ScopeName | number;
+  type?: RouteType;
+  /** RTPROT_* (default boot, 3, as `ip route` and the Go netlink library). */
+  protocol?: number;
+  /** Use the gateway even if no address on the link covers it. */
+  onlink?: boolean;
+  mtu?: number;
+}
+
+function destination(spec: RouteSpec): { family: Family; bytes: Buffer; len: number } {
+  if (spec.dst === 'default') {
+    const family: Family = spec.family ?? (spec.gateway ? parseIp(spec.gateway).family : 4);
+    return { family, bytes: Buffer.alloc(family === 4 ? 4 : 16), len: 0 };
+  }
+  const p = parsePrefix(spec.dst, spec.family);
+  return { family: p.family, bytes: networkOf(p.bytes, p.prefixLen), len: p.prefixLen };
+}
+
+function message(s: NetlinkSocket, spec: RouteSpec, forDelete: boolean): Uint8Array[] {
+  const d = destination(spec);
+  const table = spec.table ?? RT_TABLE_MAIN;
+  const type = spec.type ?? (forDelete ? 'unspec' : 'unicast');
+  let scope: number;
+  if (spec.scope !== undefined) scope = typeof spec.scope === 'number' ? spec.scope : SCOPES[spec.scope];
+  else if (forDelete) scope = SCOPES.nowhere; // matches any scope
+  else if (type === 'local' || type === 'nat') scope = SCOPES.host;
+  else if (type === 'broadcast' || type === 'multicast' || type === 'anycast') scope = SCOPES.link;
+  else if ((type === 'unicast' || type === 'unspec') && !spec.gateway) scope = SCOPES.link;
+  else scope = SCOPES.universe;
+
+  // struct rtmsg { family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags }
+  const hdr = Buffer.alloc(12);
+  hdr[0] = afOf(d.family);
+  hdr[1] = d.len;
+  hdr[4] = table < 256 ? table : RT_TABLE_UNSPEC;
+  hdr[5] = spec.protocol ?? (forDelete ? 0 : RTPROT_BOOT);
+  hdr[6] = scope;
+  hdr[7] = ROUTE_TYPES[type];
+  hdr.writeUInt32LE(spec.onlink ? RTNH_F_ONLINK : 0, 8);
+
+  const attrs: RouteAttrs = { table };
+  if (d.len > 0 || !forDelete) attrs.dst = d.bytes;
+  if (spec.gateway !== undefined) {
+    const g = parseIp(spec.gateway);
+    if (g.family !== d.family) throw new SysError('EINVAL', 'route', `gateway ${spec.gateway} is not an IPv${d.family} address`);
+    attrs.gateway = g.bytes;
+  }
+  if (spec.link !== undefined) attrs.oif = linkIndex(s, spec.link);
+  if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src, d.family).bytes;
+  if (spec.metric !== undefined) attrs.priority = spec.metric;
+  if (spec.mtu !== undefined) {
+    const mtu = Buffer.alloc(4);
+    mtu.writeUInt32LE(spec.mtu, 0);
+    attrs.metrics = { mtu };
+  }
+  const st = new AttrStream();
+  st.emit(hdr);
+  st.emit(formatRouteAttrs(attrs));
+  return st.bufs;
+}
+
+function describe(spec: RouteSpec): string {
+  let t = spec.dst;
+  if (spec.gateway) t += ` via ${spec.gateway}`;
+  if (spec.link !== undefined) t += ` dev ${typeof spec.link === 'number' ? `#${spec.link}` : spec.link}`;
+  if (spec.table !== undefined) t += ` table ${spec.table}`;
+  return t;
+}
+
+/** Add a route; EEXIST if the same route (destination, table, metric, tos) is there. */
+export function addRoute(s: NetlinkSocket, spec: RouteSpec): void {
+  s.request(RTM_NEWROUTE, message(s, spec, false), NLM_F_CREATE | NLM_F_EXCL, { op: `route.add ${describe(spec)}` });
+}
+
+/** Add the route or replace the one with the same destination, table and metric. */
+export function replaceRoute(s: NetlinkSocket, spec: RouteSpec): void {
+  s.request(RTM_NEWROUTE, message(s, spec, false), NLM_F_CREATE | NLM_F_REPLACE, { op: `route.replace ${describe(spec)}` });
+}
+
+/** Delete the route matching `spec` (fields left out match anything); ESRCH when none does. */
+export function delRoute(s: NetlinkSocket, spec: RouteSpec): void {
+  s.request(RTM_DELROUTE, message(s, spec, true), 0, { op: `route.del ${describe(spec)}` });
+}
+
+export interface RouteFilter {
+  family?: Family;
+  /** A table number, or 'all' (default: main). */
+  table?: number | 'all';
+  link?: LinkRef;
+}
+
+export function listRoutes(s: NetlinkSocket, filter: RouteFilter = {}): Route[] {
+  const table = filter.table ?? RT_TABLE_MAIN;
+  const oif = filter.link === undefined ? undefined : linkIndex(s, filter.link);
+  const req = Buffer.alloc(12);
+  req[0] = filter.family ? afOf(filter.family) : AF_UNSPEC;
+  const out: Route[] = [];
+  for (const m of s.dump(RTM_GETROUTE, req, { op: 'route.list' })) {
+    if (m.type !== RTM_NEWROUTE || m.data.length < 12) continue;
+    const family = familyOfAf(m.data[0]!);
+    if (!family || (filter.family && family !== filter.family)) continue;
+    const flags = m.data.readUInt32LE(8);
+    if (flags & RTM_F_CLONED) continue;
+    const { attrs } = parseRouteMessage(m.data);
+    const t = attrs.table ?? m.data[4]!;
+    if (table !== 'all' && t !== table) continue;
+    if (oif !== undefined && attrs.oif !== oif) continue;
+    const dstLen = m.data[1]!;
+    const dst = attrs.dst ? formatIp(attrs.dst) : family === 4 ? '0.0.0.0' : '::';
+    const typeNum = m.data[7]!;
+    const r: Route = {
+      family,
+      dst: `${dst}/${dstLen}`,
+      table: t,
+      scope: scopeName(m.data[6]!),
+      type: (Object.keys(ROUTE_TYPES) as RouteType[]).find((k) => ROUTE_TYPES[k] === typeNum) ?? typeNum,
+      protocol: m.data[5]!,
+      onlink: (flags & RTNH_F_ONLINK) !== 0,
+    };
+    if (attrs.gateway) r.gateway = formatIp(attrs.gateway);
+    if (attrs.oif !== undefined) r.oif = attrs.oif;
+    if (attrs.prefsrc) r.src = formatIp(attrs.prefsrc);
+    if (attrs.priority !== undefined) r.metric = attrs.priority;
+    const mtu = attrs.metrics?.mtu;
+    if (mtu && mtu.length >= 4) r.mtu = mtu.readUInt32LE(0);
+    out.push(r);
+  }
+  return out;
+}
