@@ -288,6 +288,22 @@ describe('masquerade through raw netlink', () => {
     expect(removeMasquerade(C2, nodeNs)).toBe(2);
   });
 
+  it('a DEL racing an ADD that takes its address over does not delete the new owner\'s elements', () => {
+    ensureMasquerade({ ...C1, addresses: ['10.10.0.9/24'] }, nodeNs);
+    let raced = 0;
+    // between DEL's read of the sets and its delete batch, another attachment takes the address over
+    const removed = removeMasquerade(C1, nodeNs, {
+      afterList: () => {
+        if (raced++ === 0) ensureMasquerade({ ...C2, addresses: ['10.10.0.9/24'] }, nodeNs);
+      },
+    });
+    expect(raced).toBe(1); // the batch was refused (ERESTART) and the DEL read again: nothing of C1 left
+    expect(removed).toBe(0);
+    expect(listMasquerade(nodeNs).map((e) => e.comment?.includes('id: ctr-two'))).toEqual([true]);
+    expect(elementsAsNftSeesThem(node)).toHaveLength(2);
+    expect(removeMasquerade(C2, nodeNs)).toBe(2);
+  });
+
   it('GC keeps the live attachments of a network and nothing of other networks is touched', () => {
     ensureMasquerade({ ...C1, addresses: ['10.10.0.2/24'] }, nodeNs);
     ensureMasquerade({ ...C2, addresses: ['10.10.0.3/24'] }, nodeNs);

@@ -33,20 +33,19 @@ beforeAll(async () => {
     const { buildNative } = (await import('../../scripts/build-native.mjs' as string)) as { buildNative: (d?: string) => void };
     buildNative('dist/native');
   }
-  // The bundle looks for the addon at ../native/cniw.node relative to itself.
-  const out = join(ROOT, 'bundle');
+  // The bundle looks for the addon at ./native/cniw.node relative to itself.
   mkdirSync(join(ROOT, 'native'), { recursive: true });
   copyFileSync('dist/native/cniw.node', join(ROOT, 'native', 'cniw.node'));
   await build({
     entryPoints: ['test/fixtures/sys/store-worker.ts'],
-    outfile: join(out, 'store-worker.mjs'),
+    outfile: join(ROOT, 'store-worker.mjs'),
     bundle: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
     logLevel: 'warning',
   });
-  worker = join(out, 'store-worker.mjs');
+  worker = join(ROOT, 'store-worker.mjs');
 });
 
 afterAll(() => {

@@ -9,7 +9,7 @@ export {
   ensureMasqueradeTable,
   deleteMasqueradeTable,
 } from './netlink.ts';
-export type { MasqueradeSpec, MasqueradeEntry } from './netlink.ts';
+export type { MasqueradeSpec, MasqueradeEntry, RemoveOptions } from './netlink.ts';
 export type { MasqueradeOwner } from './owner.ts';
 export {
   ensureMasqueradeNft,

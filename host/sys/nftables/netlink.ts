@@ -294,8 +294,13 @@ function dumpSet(s: NetlinkSocket, set: string): ParsedElem[] {
   }
 }
 
+export interface RemoveOptions {
+  /** Called between reading the sets and sending the delete batch (tests use it to race an ADD). */
+  afterList?: () => void;
+}
+
 /** Delete, under a generation check, every element whose comment `select` picks. Returns how many. */
-function removeWhere(ns: NetnsHandle | undefined, op: string, select: (comment: string | undefined) => boolean): number {
+function removeWhere(ns: NetnsHandle | undefined, op: string, select: (comment: string | undefined) => boolean, opts: RemoveOptions): number {
   return withSocket(ns, (s) => {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const gen = getGen(s);
@@ -309,6 +314,7 @@ function removeWhere(ns: NetnsHandle | undefined, op: string, select: (comment: 
         msgs.push(inet(Msg.DELSETELEM, 0, elemListAttrs(TABLE, set, keys), `delete element ${set}`));
       }
       if (msgs.length === 0) return 0;
+      opts.afterList?.();
       try {
         runBatch(s, msgs, op, gen);
         return count;
@@ -322,16 +328,16 @@ function removeWhere(ns: NetnsHandle | undefined, op: string, select: (comment: 
 }
 
 /** Stop masquerading for one attachment (all its interfaces if ifname is omitted). Returns elements removed. */
-export function removeMasquerade(owner: MasqueradeOwner, ns?: NetnsHandle): number {
+export function removeMasquerade(owner: MasqueradeOwner, ns?: NetnsHandle, opts: RemoveOptions = {}): number {
   const prefix = ownerPrefix(owner);
-  return removeWhere(ns, `masquerade.del ${owner.containerId}`, (c) => ownedBy(c, prefix));
+  return removeWhere(ns, `masquerade.del ${owner.containerId}`, (c) => ownedBy(c, prefix), opts);
 }
 
 /** Remove elements of `network` that belong to none of the `keep` attachments (CNI GC). */
-export function gcMasquerade(network: string, keep: readonly MasqueradeOwner[], ns?: NetnsHandle): number {
+export function gcMasquerade(network: string, keep: readonly MasqueradeOwner[], ns?: NetnsHandle, opts: RemoveOptions = {}): number {
   const net = networkToken(network);
   const keepPrefixes = keep.map((k) => ownerPrefix({ ...k, network }));
-  return removeWhere(ns, `masquerade.gc ${network}`, (c) => ownedBy(c, net) && !keepPrefixes.some((p) => ownedBy(c, p)));
+  return removeWhere(ns, `masquerade.gc ${network}`, (c) => ownedBy(c, net) && !keepPrefixes.some((p) => ownedBy(c, p)), opts);
 }
 
 /** Everything in cni-wasm's table (empty if there is no table). */
