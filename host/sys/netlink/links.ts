@@ -103,6 +103,7 @@ interface CommonCreate {
   up?: boolean;
   /** ifindex of a bridge to enslave the link to. */
   master?: number;
+  /** Set by a second request: the kernel ignores IFLA_IFALIAS when creating. */
   alias?: string;
 }
 
@@ -113,13 +114,13 @@ export interface BridgeCreate extends CommonCreate {
 /**
  * The peer end of a veth. It is created down: bringing it up inside the creation
  * request fails (ENOTCONN on 6.18) when the peer goes to another namespace, so do it
- * through that namespace's socket, together with its addresses.
+ * through that namespace's socket, together with its addresses (and an alias, which
+ * the kernel ignores in a create request).
  */
 export interface VethPeer {
   name: string;
   mtu?: number;
   mac?: string;
-  alias?: string;
   /** Create the peer directly inside this namespace (no move afterwards). */
   ns?: NetnsHandle;
 }
@@ -328,6 +329,10 @@ export function listLinks(s: NetlinkSocket): Link[] {
 // ---------- creating
 
 function create(s: NetlinkSocket, op: string, name: string, attrs: LinkAttrs, up: boolean | undefined, echo = true): Link {
+  // The kernel ignores IFLA_IFALIAS in a create request (6.18, and `ip link add ... alias`
+  // alike): set it in a second request.
+  const alias = attrs.ifalias;
+  delete attrs.ifalias;
   const flags = up ? IFF_UP : 0;
   const change = up === undefined ? 0 : IFF_UP;
   // NLM_F_ECHO: the kernel (>= 6.1) sends the new link back in the same round trip.
@@ -342,7 +347,22 @@ function create(s: NetlinkSocket, op: string, name: string, attrs: LinkAttrs, up
     const l = parseLink(m);
     if (l.name === name) echoed = l;
   }
-  return echoed ?? getLink(s, name);
+  // The echo is the notification sent when the link was registered; some settings
+  // (the alias, on 6.18) are applied after it. Read the link back when it is stale.
+  const link = echoed && reflects(echoed, attrs, up) ? echoed : getLink(s, name);
+  if (alias !== undefined && alias !== '') {
+    setLink(s, link.index, { alias });
+    link.alias = alias;
+  }
+  return link;
+}
+
+function reflects(l: Link, a: LinkAttrs, up: boolean | undefined): boolean {
+  if (a.mtu !== undefined && l.mtu !== a.mtu) return false;
+  if (a.address !== undefined && l.mac !== formatMac(a.address)) return false;
+  if (a.master !== undefined && l.master !== a.master) return false;
+  if (up !== undefined && l.up !== up) return false;
+  return true;
 }
 
 export function createBridge(s: NetlinkSocket, o: BridgeCreate): Link {

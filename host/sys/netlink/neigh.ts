@@ -58,12 +58,10 @@ export interface FdbEntry {
   vlan?: number;
   vni?: number;
   port?: number;
-  /** The bridge the entry lives in (NDA_MASTER). */
+  /** The bridge whose table holds the entry (NDA_MASTER); absent for a device's own entries. */
   master?: number;
-  /** NTF_SELF: the entry is in the device's own table (vxlan, or a bridge's own). */
+  /** NTF_SELF: the entry is in the device's own table (vxlan, or a bridge device's own). */
   self: boolean;
-  /** NTF_MASTER: the entry is in the master bridge's table. */
-  onMaster: boolean;
   state: NeighState[];
   permanent: boolean;
 }
@@ -219,7 +217,6 @@ export function listFdb(s: NetlinkSocket, filter: { link?: LinkRef; master?: Lin
       index: ifindex,
       mac,
       self: (flags & NTF_SELF) !== 0,
-      onMaster: (flags & NTF_MASTER) !== 0,
       state: stateNames(state),
       permanent: (state & NUD.permanent) !== 0,
     };
