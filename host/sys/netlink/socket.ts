@@ -8,7 +8,6 @@
 // Replies are matched by sequence number; anything else (a late reply to an
 // earlier request that timed out) is dropped. NLMSG_ERROR becomes a SysError with
 // the errno name and the kernel's extended-ack message.
-import { parseMessages } from 'netlink/dist/structs.js';
 import { SysError, errnoName, toSysError } from '../errors.ts';
 import { loadNative } from '../native.ts';
 import { type NetnsHandle, withNetns } from '../netns.ts';
@@ -231,12 +230,7 @@ export class NetlinkSocket {
         if (unexpectedError && (e as { code?: string }).code === 'ETIMEDOUT') break;
         throw toSysError(e, op);
       }
-      let list: NlMessage[];
-      try {
-        list = parseMessages(Buffer.from(this.#buf.subarray(0, n)));
-      } catch (e) {
-        throw new SysError('EPROTO', op, `malformed netlink reply: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      const list = parseMessages(Buffer.from(this.#buf.subarray(0, n)), op);
       for (const m of list) {
         const r = replies.get(m.seq);
         if (!r) continue; // stale: a late answer to an earlier call
@@ -264,6 +258,31 @@ export class NetlinkSocket {
     }
     return out;
   }
+}
+
+/**
+ * Split one datagram into messages (nlmsghdr: u32 len, u16 type, u16 flags, u32 seq,
+ * u32 port). Done here rather than with the netlink package so that the socket layer,
+ * which sysctl and nf_tables load too, stays free of the package's 300 KB of codecs.
+ */
+function parseMessages(b: Buffer, op: string): NlMessage[] {
+  const out: NlMessage[] = [];
+  let off = 0;
+  while (off + HDR <= b.length) {
+    const len = b.readUInt32LE(off);
+    if (len < HDR || off + len > b.length) {
+      throw new SysError('EPROTO', op, `malformed netlink reply: message length ${len} at offset ${off} of ${b.length}`);
+    }
+    out.push({
+      type: b.readUInt16LE(off + 4),
+      flags: b.readUInt16LE(off + 6),
+      seq: b.readUInt32LE(off + 8),
+      port: b.readUInt32LE(off + 12),
+      data: b.subarray(off + HDR, off + len),
+    });
+    off += align4(len);
+  }
+  return out;
 }
 
 function kernelError(op: string, errno: number, extack: string | undefined): SysError {
