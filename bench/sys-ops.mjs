@@ -5,15 +5,17 @@
 //   node bench/sys-ops.mjs [--runs 50] [--load-runs 20]      (as root; needs dist/native/cniw.node:
 //                                                              `node scripts/build-native.mjs`)
 //
-// The TypeScript sources are bundled on the fly with esbuild (one ESM file, the way
-// the host ships) into dist/, next to dist/native/cniw.node, then imported. Every
+// The TypeScript sources are bundled on the fly with esbuild into dist/, next to
+// dist/native/cniw.node, as CommonJS with the options of scripts/build.mjs (the way
+// the host ships), then required. Every
 // operation runs in throwaway namespaces (cniwb-*: a "node" and a "container"),
 // removed at the end, also on failure; the machine's own namespace is not touched.
 // Printed figures are medians (with p10/p90) over the runs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -26,7 +28,7 @@ const RUNS = arg('--runs', 50);
 const LOAD_RUNS = arg('--load-runs', 20);
 
 const tag = randomBytes(3).toString('hex');
-const out = (name) => join(root, 'dist', `.bench-sys-${tag}-${name}.mjs`);
+const out = (name) => join(root, 'dist', `.bench-sys-${tag}-${name}.cjs`);
 const made = new Set();
 const files = new Set();
 
@@ -54,12 +56,13 @@ async function bundle(name, contents) {
     stdin: { contents, resolveDir: root, sourcefile: `${name}.ts`, loader: 'ts' },
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     minifyWhitespace: true,
     minifySyntax: true,
     outfile: file,
-    banner: { js: "import { createRequire as __cniwReq } from 'node:module';const require = __cniwReq(import.meta.url);" },
+    define: { 'import.meta.url': '__cniwMetaUrl' },
+    banner: { js: "const __cniwMetaUrl=require('url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });
   return file;
@@ -94,12 +97,12 @@ export * from './host/sys/netns.ts';
 export * from './host/sys/netlink/socket.ts';
 `;
 
-/** Median time of `await import(file)` in fresh processes, and of import + a first real call. */
+/** Times of `require(file)` in fresh processes, and of require + a first real call. */
 function loadCost(file, nsPath, firstCall) {
   sizes.set(file, statSync(file).size);
   const probe = `
     const t0 = performance.now();
-    const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+    const m = require(${JSON.stringify(file)});
     const t1 = performance.now();
     ${firstCall}
     const t2 = performance.now();
@@ -108,7 +111,7 @@ function loadCost(file, nsPath, firstCall) {
   const imp = [];
   const first = [];
   for (let i = 0; i < LOAD_RUNS; i++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe, nsPath], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', probe, nsPath], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`load probe failed: ${r.stderr}`);
     const [a, b] = JSON.parse(r.stdout);
     imp.push(a);
@@ -133,7 +136,7 @@ async function main() {
   const allFile = await bundle('all', ALL);
   const coreFile = await bundle('core', CORE);
   const emptyFile = await bundle('empty', 'export const nothing = 0;');
-  const sys = await import(pathToFileURL(allFile).href);
+  const sys = createRequire(import.meta.url)(allFile);
   const { openNetns, withNetns, NetlinkSocket, createBridge, createVeth, deleteLink, getLink, setLinkUp, addAddress, delAddress, addRoute, delRoute, listLinks } = sys;
 
   const node = netns('node');
@@ -237,7 +240,7 @@ async function main() {
   // 5. load cost, in fresh processes
   const floor = processFloor();
   report('node -e 0 (process floor, wall)', floor);
-  report('import() of an empty module (baseline)', loadCost(emptyFile, ctr.path, '').imp);
+  report('require() of an empty module (baseline)', loadCost(emptyFile, ctr.path, '').imp);
   const firstCall = `
     const h = m.openNetns(process.argv[1]);
     const s = m.NetlinkSocket.open(h);
@@ -245,11 +248,11 @@ async function main() {
     s.close(); h.close();
   `;
   const all = loadCost(allFile, ctr.path, firstCall);
-  report(`load host/sys (netns + rtnetlink; ${(sizes.get(allFile) / 1024).toFixed(0)} KiB bundle), import()`, all.imp);
-  report('  import + first call (open ns, socket, link dump)', all.first);
+  report(`load host/sys (netns + rtnetlink; ${(sizes.get(allFile) / 1024).toFixed(0)} KiB bundle), require()`, all.imp);
+  report('  require + first call (open ns, socket, link dump)', all.first);
   const core = loadCost(coreFile, ctr.path, firstCall);
-  report(`load netns + socket only (${(sizes.get(coreFile) / 1024).toFixed(0)} KiB), import()`, core.imp);
-  report('  import + first call (open ns, socket, link dump)', core.first);
+  report(`load netns + socket only (${(sizes.get(coreFile) / 1024).toFixed(0)} KiB), require()`, core.imp);
+  report('  require + first call (open ns, socket, link dump)', core.first);
 
   const w = [0, 0, 0, 0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('   ');
