@@ -5,6 +5,9 @@ import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_proce
 import { randomBytes } from 'node:crypto';
 
 export const PREFIX = 'cniwt-';
+// Namespaces carry the id of the test run that made them (the vitest main process, passed
+// to the workers in CNIWT_RUN), so concurrent runs never remove each other's namespaces.
+export const RUN_ID = process.env.CNIWT_RUN ?? String(process.pid);
 const made = new Set<string>();
 
 export interface Netns {
@@ -54,7 +57,7 @@ function netnsOf(name: string): Netns {
 
 /** Make a fresh namespace with `lo` up. `role` only makes names readable in `ip netns`. */
 export function makeNetns(role = 'ns'): Netns {
-  const name = `${PREFIX}${role}-${randomBytes(4).toString('hex')}`;
+  const name = `${PREFIX}${RUN_ID}-${role}-${randomBytes(4).toString('hex')}`;
   execFileSync('ip', ['netns', 'add', name]);
   made.add(name);
   execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
@@ -72,13 +75,18 @@ export function cleanup(): void {
   for (const name of [...made]) removeNetns(name);
 }
 
-/** Every namespace with the test prefix, whoever made it (used by the global guard). */
-export function listTestNetns(): string[] {
+/** Test namespaces of one run (by default this one), or of every run. */
+export function listTestNetns(run: string | 'all' = RUN_ID): string[] {
   const out = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   return out
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(PREFIX));
+    .filter((n) => n.startsWith(PREFIX) && (run === 'all' || n.startsWith(`${PREFIX}${run}-`)));
+}
+
+/** The run id inside a test namespace's name, if it has one. */
+export function runOf(name: string): string | undefined {
+  return /^cniwt-(\d+)-/.exec(name)?.[1];
 }
 
 process.on('exit', cleanup);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { listTestNetns, removeNetns } from './netns.ts';
+import { listTestNetns, removeNetns, runOf } from './netns.ts';
 
 // Counters and tables that the kernel changes by itself.
 const VOLATILE = [
@@ -99,13 +99,28 @@ export function diffSnapshots(a: RootSnapshot, b: RootSnapshot): string[] {
 
 let before: RootSnapshot;
 
+function alive(pid: string): boolean {
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function setup(): void {
-  for (const n of listTestNetns()) removeNetns(n);
+  // This process is the run: workers inherit the id and name their namespaces with it.
+  process.env.CNIWT_RUN = String(process.pid);
+  // Namespaces of runs that died without cleaning up; a live concurrent run keeps its own.
+  for (const n of listTestNetns('all')) {
+    const run = runOf(n);
+    if (run === undefined || !alive(run)) removeNetns(n);
+  }
   before = snapshotRoot();
 }
 
 export function teardown(): void {
-  const leftovers = listTestNetns();
+  const leftovers = listTestNetns(String(process.pid));
   for (const n of leftovers) removeNetns(n);
   const changed = diffSnapshots(before, snapshotRoot());
   const problems = [...changed.map((c) => `root namespace: ${c}`)];
