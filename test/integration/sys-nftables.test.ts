@@ -14,15 +14,12 @@ import { type NetnsHandle, openNetns } from '../../host/sys/netns.ts';
 import {
   deleteMasqueradeTable,
   ensureMasquerade,
-  ensureMasqueradeNft,
   ensureMasqueradeTable,
   gcMasquerade,
-  gcMasqueradeNft,
   listMasquerade,
-  listMasqueradeNft,
   removeMasquerade,
-  removeMasqueradeNft,
 } from '../../host/sys/nftables/index.ts';
+import { ensureMasqueradeNft, gcMasqueradeNft, listMasqueradeNft, removeMasqueradeNft } from '../../host/sys/nftables/nft-cli.ts';
 import { setSysctl } from '../../host/sys/sysctl.ts';
 import { cleanup, makeNetns, type Netns } from '../harness/netns.ts';
 
@@ -245,6 +242,14 @@ describe('masquerade through raw netlink', () => {
     expect(ourTableText(node).replace(/packets \d+ bytes \d+/g, '')).toBe(text);
   });
 
+  it('ADD repairs an attachment of which only some elements are left', () => {
+    node.run('nft', ['delete', 'element', 'inet', 'cni_wasm', 'masq4', '{ 10.10.0.2 }']);
+    expect(ping(ctr, '192.168.50.2')).toBe(false);
+    ensureMasquerade({ ...C1, addresses: ['10.10.0.2/24', 'fd10::2/64'] }, nodeNs);
+    expect(elementsAsNftSeesThem(node)).toHaveLength(4);
+    expect(ping(ctr, '192.168.50.2')).toBe(true);
+  });
+
   it('does not masquerade traffic to the container subnet', () => {
     // the container's address given with a /16: the peer at 10.10.200.2 is inside it
     expect(removeMasquerade(C1, nodeNs)).toBe(4);
@@ -351,7 +356,7 @@ describe('masquerade through raw netlink', () => {
       expect(isSysError(err)).toBe(true);
       const se = err as { errno: string; op: string; message: string };
       expect(['EINVAL', 'EEXIST']).toContain(se.errno);
-      expect(se.op).toMatch(/^masquerade\.add ctr-one: (add element|add set) masq4/);
+      expect(se.op).toMatch(/^masquerade\.add ctr-one: (get element|add element|add set) masq4/);
       expect(other.run('nft', ['list', 'ruleset'])).toBe(before); // all or nothing
     } finally {
       ho.close();

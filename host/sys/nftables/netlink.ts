@@ -1,14 +1,19 @@
 // Masquerade through raw nf_tables netlink: one batch (one sendmsg, one transaction)
 // per ADD, no exec. See layout.ts for the ruleset and owner.ts for element ownership.
 //
-// ADD (hot path): a batch that only touches set elements. For each set, "add; delete; add"
-// of the container's elements in one transaction: the element ends up present with this
-// attachment's comment whether or not it existed before (with another owner's comment,
-// e.g. an address reused before its old DEL), and no dump is needed. Only when the kernel
-// answers ENOENT (table or set missing: first use, or someone deleted the table) is the
-// batch resent with the table, chain, sets and rules in front of it; that setup part is
+// ADD (hot path): read the container's elements by key, then one batch that only adds
+// them (EXCL). If they exist with another owner's comment (an address reused before its
+// old DEL ran), the batch does "add; delete; add" of them in one transaction, so that they
+// end up present with this attachment's comment; no dump is needed. Only when the kernel answers
+// ENOENT (table or set missing: first use, or someone deleted the table) is the batch
+// resent with the table, chain, sets and rules in front of it; that setup part is
 // idempotent (create without EXCL; the chain is flushed and refilled in the same
 // transaction), so concurrent first ADDs cannot duplicate rules.
+//
+// Cost note: a transaction that deletes something leaves work for after an RCU grace
+// period, and closing the netfilter socket waits for it; a transaction the kernel aborts
+// waits for one inside sendmsg (~8-20 ms each, measured here). The pure-add ADD avoids
+// both; DEL cannot (see bench/sys-firewall-sysctl.mjs).
 //
 // DEL: read the generation id, dump the four sets, delete the elements whose comment
 // carries this attachment's token, in a batch that names the generation it read
@@ -17,7 +22,7 @@
 // concurrent ADD has just taken over.
 import { SysError, isSysError } from '../errors.ts';
 import type { NetnsHandle } from '../netns.ts';
-import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NetlinkSocket, type OutMessage } from '../netlink/socket.ts';
+import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NetlinkSocket, type OutMessage } from '../netlink/socket.ts';
 import { type Cidr, formatAddr, parseCidr } from './cidr.ts';
 import { ALL_SETS, CHAIN, SETS, TABLE, TABLE_COMMENT } from './layout.ts';
 import { type MasqueradeOwner, networkToken, ownedBy, ownerComment, ownerPrefix, tokenOf } from './owner.ts';
@@ -91,12 +96,40 @@ const RETRIES = 8;
 // Set ids name sets created in the same batch (lookup expressions refer to them).
 const SET_IDS: Record<string, number> = { masq4: 1, subnet4: 2, masq6: 3, subnet6: 4 };
 
-function withSocket<T>(ns: NetnsHandle | undefined, fn: (s: NetlinkSocket) => T): T {
+/**
+ * Run `fn` with a netfilter socket in `ns`. With `linger`, the socket is closed a little
+ * later (an unref'd timer, or the next call, or process exit) instead of now: after a
+ * transaction that deleted something, close() waits for an RCU grace period, and deferring
+ * it lets that wait overlap with the caller's next work (a CNI DEL goes on to delete links).
+ */
+function withSocket<T>(ns: NetnsHandle | undefined, fn: (s: NetlinkSocket) => T, linger = false): T {
+  closeLingering(false);
   const s = NetlinkSocket.open(ns, { protocol: NETLINK_NETFILTER, rcvbuf: 4 * 1024 * 1024 });
+  let ok = false;
   try {
-    return fn(s);
+    const r = fn(s);
+    ok = true;
+    return r;
   } finally {
-    s.close();
+    if (linger && ok) {
+      lingering.push({ s, since: performance.now() });
+      setTimeout(() => closeLingering(false), LINGER_MS + 1).unref();
+    } else s.close();
+  }
+}
+
+const LINGER_MS = 50;
+const lingering: { s: NetlinkSocket; since: number }[] = [];
+
+/** Close sockets kept open after deletions: those older than the linger time, or all. */
+export function closeLingering(all = true): void {
+  const now = performance.now();
+  for (let i = lingering.length - 1; i >= 0; i--) {
+    const l = lingering[i]!;
+    if (all || now - l.since >= LINGER_MS) {
+      lingering.splice(i, 1);
+      l.s.close();
+    }
   }
 }
 
@@ -239,15 +272,23 @@ function parseAddresses(addresses: readonly string[]): Cidr[] {
   return out;
 }
 
-function elementMessages(cidrs: readonly Cidr[], comment: string): BatchMsg[] {
+/** Add the elements; with EXCL the batch fails (as a whole) with EEXIST if any of them exists. */
+function addMessages(cidrs: readonly Cidr[], comment: string): BatchMsg[] {
+  const out: BatchMsg[] = [];
+  for (const [set, elems] of elementsFor(cidrs, comment)) {
+    out.push(inet(Msg.NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, elemListAttrs(TABLE, set, elems), `add element ${set}`));
+  }
+  return out;
+}
+
+/** add (no-op if present) + delete + add, per set: present afterwards, with this owner's comment. */
+function replaceMessages(cidrs: readonly Cidr[], comment: string): BatchMsg[] {
   const withComment = elementsFor(cidrs, comment);
   const keysOnly = elementsFor(cidrs, undefined);
   const out: BatchMsg[] = [];
   for (const [set, elems] of withComment) {
-    const keys = keysOnly.get(set)!;
-    // add (no-op if present) + delete + add: present afterwards, with this owner's comment
     out.push(inet(Msg.NEWSETELEM, NLM_F_CREATE, elemListAttrs(TABLE, set, elems), `add element ${set}`));
-    out.push(inet(Msg.DELSETELEM, 0, elemListAttrs(TABLE, set, keys), `delete element ${set}`));
+    out.push(inet(Msg.DELSETELEM, 0, elemListAttrs(TABLE, set, keysOnly.get(set)!), `delete element ${set}`));
     out.push(inet(Msg.NEWSETELEM, NLM_F_CREATE, elemListAttrs(TABLE, set, elems), `add element ${set}`));
   }
   return out;
@@ -258,21 +299,66 @@ export function ensureMasqueradeTable(ns?: NetnsHandle): void {
   withSocket(ns, (s) => runBatch(s, setupMessages(), 'masquerade.setup'));
 }
 
-/** Masquerade traffic from these container addresses (idempotent; takes elements over from another owner). */
+/**
+ * Masquerade traffic from these container addresses. Idempotent; an element that exists
+ * (a re-ADD, or an address still held by an attachment whose DEL has not run) is taken
+ * over with this attachment's comment.
+ *
+ * Deleting set elements makes the kernel wait for an RCU grace period (~8-20 ms here)
+ * when the socket is closed after the transaction, so the common case, a new address,
+ * is a pure add (NLM_F_EXCL); only when that fails with EEXIST does a second batch
+ * replace the elements (add + delete + add in one transaction).
+ */
 export function ensureMasquerade(spec: MasqueradeSpec, ns?: NetnsHandle): void {
   const cidrs = parseAddresses(spec.addresses);
   const comment = ownerComment(spec);
   if (cidrs.length === 0) return;
   const op = `masquerade.add ${spec.containerId}`;
-  const elems = elementMessages(cidrs, comment);
+  const is = (e: unknown, errno: string): boolean => isSysError(e) && e.errno === errno;
   withSocket(ns, (s) => {
-    try {
-      runBatch(s, elems, op);
-    } catch (e) {
-      if (!(isSysError(e) && e.errno === 'ENOENT')) throw e;
-      runBatch(s, [...setupMessages(), ...elems], op);
+    const state = inspect(s, cidrs, comment, op);
+    if (state === 'owned') return; // a repeated ADD: nothing to change
+    if (state === 'absent') {
+      try {
+        runBatch(s, addMessages(cidrs, comment), op);
+        return;
+      } catch (e) {
+        if (is(e, 'ENOENT')) {
+          // first use, or the table was deleted: create it together with the elements
+          try {
+            runBatch(s, [...setupMessages(), ...addMessages(cidrs, comment)], op);
+            return;
+          } catch (e2) {
+            if (!is(e2, 'EEXIST')) throw e2;
+          }
+        } else if (!is(e, 'EEXIST')) throw e; // EEXIST: some were there after all (partial, or a race)
+      }
     }
+    runBatch(s, replaceMessages(cidrs, comment), op);
   });
+}
+
+/**
+ * Read the elements by key (GETSETELEM, no dump): 'absent' if one is missing (or the
+ * table is), 'owned' if all exist with exactly this comment, 'other' otherwise.
+ * Checking first keeps failed batches off the hot path: the kernel waits for an RCU
+ * grace period when it aborts a transaction.
+ */
+function inspect(s: NetlinkSocket, cidrs: readonly Cidr[], comment: string, op: string): 'absent' | 'owned' | 'other' {
+  let state: 'owned' | 'other' = 'owned';
+  for (const [set, keys] of elementsFor(cidrs, undefined)) {
+    let found: ParsedElem[];
+    try {
+      const msgs = s.request(nftType(Msg.GETSETELEM), [nfgen(NFPROTO_INET), ...elemListAttrs(TABLE, set, keys)], 0, { op: `${op}: get element ${set}` });
+      found = msgs.flatMap((m) => parseElemMessage(m.data));
+    } catch (e) {
+      if (isSysError(e) && e.errno === 'ENOENT') return 'absent';
+      throw e;
+    }
+    if (found.length !== keys.length) return 'absent';
+    if (found.some((f) => f.comment !== comment)) state = 'other';
+  }
+  return state;
 }
 
 function getGen(s: NetlinkSocket): number {
@@ -324,7 +410,7 @@ function removeWhere(ns: NetnsHandle | undefined, op: string, select: (comment: 
       }
     }
     throw new SysError('EAGAIN', op, `the ruleset kept changing; gave up after ${RETRIES} attempts`);
-  });
+  }, true);
 }
 
 /** Stop masquerading for one attachment (all its interfaces if ifname is omitted). Returns elements removed. */
