@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWit } from './parser.mjs';
 import { generateHost } from './gen-host.mjs';
+import { generateAs } from './gen-as.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const WIT_PATH = 'wit/plugin.wit';
@@ -19,6 +20,9 @@ export const WORLD = 'plugin';
 export function generateAll(witSource = readFileSync(join(ROOT, WIT_PATH), 'utf8')) {
   const files = {};
   files['host/runtime/generated/abi.ts'] = generateHost(parseWit(witSource), { witPath: WIT_PATH, world: WORLD });
+  for (const [name, content] of Object.entries(generateAs(parseWit(witSource), { witPath: WIT_PATH, world: WORLD }))) {
+    files[`plugins-as/sdk/generated/${name}`] = content;
+  }
   return files;
 }
 
