@@ -11,6 +11,13 @@ import { formatSysctlKey, parseSysctlKey } from '../sys/sysctl.ts';
 
 export type Ns = 'host' | 'container';
 
+/**
+ * The CNI error code for a denial reported through an interface whose error type is
+ * cni-error rather than host-error (ipam): after the runtime's 100-104; the message
+ * starts with "permission-denied: " and names the capability.
+ */
+export const PERMISSION_DENIED_CODE = 105;
+
 /** A call outside the plugin's capabilities. */
 export class PermissionDenied extends Error {
   /** The capability that was missing, e.g. "links.host". */
@@ -134,7 +141,7 @@ export class Enforcer {
     } catch {
       return; // malformed: the sysctl layer answers `invalid`
     }
-    const pats = ns === 'host' ? this.caps.sysctlHost : this.caps.sysctlContainer;
+    const pats = ns === 'host' ? this.caps.sysctlHost : ns === 'container' ? this.caps.sysctlContainer : [];
     if (!pats.some((p) => keyMatchParts(p.glob, parts))) {
       throw new PermissionDenied(`sysctl.${ns}`, `may not ${write ? 'write' : 'read'} ${JSON.stringify(formatSysctlKey(parts))} in the ${ns} namespace`);
     }

@@ -1,0 +1,65 @@
+// The `store` interface: one state directory per invocation, `<root>/<network name>`,
+// where root (default /var/lib/cni/networks) must lie within a granted `store` root.
+// The lock is released by `unlock`, at dispose, or by the kernel when the process exits.
+import { join } from 'node:path';
+import { type Release, type Store as SysStore, openStore } from '../../sys/store/index.ts';
+import type { Store } from '../generated/abi.ts';
+import { type HostState, invalid } from './context.ts';
+
+export const DEFAULT_STORE_ROOT = '/var/lib/cni/networks';
+/** Longest wait for the lock (also bounded by the plugin's call budget). */
+const MAX_LOCK_WAIT_MS = 30_000;
+
+export function createStore(st: HostState): Store {
+  const enf = st.enforcer;
+  let store: SysStore | undefined;
+  let release: Release | undefined;
+  const unlock = (): void => {
+    const r = release;
+    release = undefined;
+    r?.();
+  };
+  st.onDispose(unlock);
+  const opened = (): SysStore => {
+    if (!store) throw invalid('the store is not open: call open first');
+    return store;
+  };
+  return {
+    open(root) {
+      return st.call('store.open', () => [root], () => {
+        const base = enf.requireStoreRoot(root ?? DEFAULT_STORE_ROOT);
+        // The network name is validated by the CNI layer: one path component, no '/'.
+        unlock();
+        store = openStore(join(base, st.network));
+      }, () => store?.dir);
+    },
+    lock() {
+      return st.call('store.lock', () => [], () => {
+        const s = opened();
+        if (release) throw invalid('the store is already locked by this plugin');
+        release = s.lock({ timeoutMs: Math.min(MAX_LOCK_WAIT_MS, st.ctx.limits.callTimeoutMs) });
+      });
+    },
+    unlock() {
+      return st.call('store.unlock', () => [], () => {
+        opened();
+        unlock();
+      });
+    },
+    createExclusive(name, data) {
+      return st.call('store.create-exclusive', () => [name, data], () => opened().createExclusive(name, data), (r) => r);
+    },
+    read(name) {
+      return st.call('store.read', () => [name], () => opened().read(name), (r) => (r === undefined ? null : r.length));
+    },
+    replace(name, data) {
+      return st.call('store.replace', () => [name, data], () => opened().replace(name, data));
+    },
+    remove(name) {
+      return st.call('store.remove', () => [name], () => opened().remove(name), (r) => r);
+    },
+    entries() {
+      return st.call('store.entries', () => [], () => opened().list(), (r) => r.length);
+    },
+  };
+}
