@@ -1,0 +1,185 @@
+// The PluginLoader that host/cni/registry.ts calls for a `<type>.wasm`: read the file, verify
+// it is a plugin of this world, and return a Plugin whose run() authorizes it (policy hook),
+// caps and compiles its main module, builds the host API for this invocation (host hook),
+// instantiates it (one instance per invocation), calls the handler for the command and
+// answers in the protocol's terms. Policy and host API come in through hooks, so the
+// runtime does not depend on their internals and tests can use small fakes.
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import { isObject, type JsonObject } from '../cni/config.ts';
+import { convertResult, prevResultFromConfig, resultToJSON } from '../cni/result.ts';
+import type { Command } from '../cni/env.ts';
+import type { Plugin, PluginLoader, PluginRequest } from '../cni/registry.ts';
+import { pluginError, refused, RuntimeErrorCode, type PluginIdent } from './errors.ts';
+import { applyEnvLimits, memoryPages, resolveLimits, type Limits } from './limits.ts';
+import { verifyStructure, capMainModule, type HandlerFunc, type StructureInfo } from './verify.ts';
+import { compileModule, PluginInstance, type HostImports, type WitRequest } from './instance.ts';
+
+export interface LoadContext {
+  plugin: PluginIdent;
+  /** The invocation as the protocol layer read it. */
+  request: PluginRequest;
+  /** The `cni-wasm:capabilities` section of the main module (UTF-8 JSON), if any. */
+  manifest: string | undefined;
+  /** The plugin file, e.g. for a sha256 pin. */
+  fileBytes: Uint8Array;
+}
+
+export interface HostContext<A> extends LoadContext {
+  /** What authorize() answered. */
+  authorization: A;
+  /** The limits in force (policy, then CNI_WASM_LIMITS tightening). The host API enforces maxLogBytes. */
+  limits: Limits;
+}
+
+export interface HostBinding {
+  imports: HostImports;
+  /**
+   * The budget stopped the plugin, possibly inside a host call (JS `finally` blocks do not
+   * run for a termination): restore what a half-done host call may have left, e.g. switch
+   * the thread back to the host network namespace.
+   */
+  abort?(): void;
+  /** The invocation is over, whatever its outcome. */
+  close?(): void;
+}
+
+/**
+ * Synchronous on purpose: a plugin delegating IPAM to a `.wasm` IPAM plugin does so from
+ * inside a (synchronous) host call, and the nested plugin runs through the same path.
+ */
+export interface LoaderHooks<A extends { limits: Limits }> {
+  /** The policy: may this plugin run here, and with which limits? Throw a CniError to refuse. */
+  authorize(ctx: LoadContext): A;
+  /** The host API for one invocation, within the authorization. */
+  createHost(ctx: HostContext<A>): HostBinding;
+  /** The process environment (CNI_WASM_LIMITS); default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+const COMMAND_FUNC: Partial<Record<Command, HandlerFunc>> = { ADD: 'add', DEL: 'del', CHECK: 'check', STATUS: 'status', GC: 'gc' };
+
+/** Read a plugin file, refusing one above the size cap before reading it. */
+function readPluginFile(plugin: PluginIdent, maxBytes: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(plugin.path, 'r');
+  } catch (e) {
+    throw new CniError(ErrorCode.IoFailure, `plugin "${plugin.type}": cannot open ${plugin.path}: ${(e as Error).message}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw refused(plugin, `its file is ${size} bytes, above the cap of ${maxBytes} bytes`, 'the cap is the policy limit maxModuleBytes');
+    const buf = new Uint8Array(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return off === size ? buf : buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The WIT request for an invocation. prevResult goes to the plugin in the 1.x form. */
+export function witRequest(req: PluginRequest): WitRequest {
+  let prevResult: string | undefined;
+  const prev = prevResultFromConfig(req.config, req.config.cniVersion);
+  if (prev) prevResult = resultToJSON(convertResult(prev, '1.1.0')).trimEnd();
+  const { env } = req;
+  // "gone" is judged by the path here; the host API verifies it is a namespace when it opens it.
+  const hasContainer = env.netns !== '' && existsSync(env.netns);
+  return { config: req.configText, containerId: env.containerId, ifname: env.ifname, args: env.args, prevResult, hasContainer };
+}
+
+/** Decode an ADD result string into the object plugin-main converts to the config's version. */
+function decodeResult(plugin: PluginIdent, text: string): JsonObject {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+    throw pluginError(RuntimeErrorCode.PluginBadResult, plugin, `its ADD result is not JSON: ${(e as Error).message}`, `result began: ${JSON.stringify(shown)}`);
+  }
+  if (!isObject(v)) throw pluginError(RuntimeErrorCode.PluginBadResult, plugin, 'its ADD result is not a JSON object');
+  return v;
+}
+
+/** A loaded (read and verified) plugin that runs synchronously. */
+export interface SyncPlugin {
+  readonly type: string;
+  readonly source: string;
+  /** The `cni-wasm:capabilities` manifest, if the plugin carries one. */
+  readonly manifest: string | undefined;
+  run(req: PluginRequest): JsonObject | undefined;
+}
+
+/** Read and verify `<type>.wasm`; the returned plugin authorizes, compiles and runs per invocation. */
+export function loadWasmPluginSync<A extends { limits: Limits }>(hooks: LoaderHooks<A>, type: string, path: string): SyncPlugin {
+  const env = hooks.env ?? process.env;
+  const plugin: PluginIdent = { type, path };
+  // Before the policy is known only the defaults and CNI_WASM_LIMITS bound the file size.
+  const fileBytes = readPluginFile(plugin, applyEnvLimits(resolveLimits(), env).maxModuleBytes);
+  const structure = verifyStructure(plugin, fileBytes);
+  const compiled = new Map<string, WebAssembly.Module>();
+  const compile = (limits: Limits): WebAssembly.Module => {
+    const key = `${memoryPages(limits)}/${limits.maxTableElements}`;
+    let m = compiled.get(key);
+    if (!m) {
+      m = compileModule(plugin, capMainModule(plugin, structure, limits));
+      compiled.set(key, m);
+    }
+    return m;
+  };
+  return {
+    type,
+    source: path,
+    manifest: structure.manifest,
+    run: (req) => runPlugin(hooks, env, plugin, fileBytes, structure, compile, req),
+  };
+}
+
+/** The PluginLoader for host/cni/registry.ts's setWasmLoader. */
+export function createWasmLoader<A extends { limits: Limits }>(hooks: LoaderHooks<A>): PluginLoader {
+  return async (type: string, path: string): Promise<Plugin> => {
+    const p = loadWasmPluginSync(hooks, type, path);
+    return { type: p.type, source: p.source, run: async (req) => p.run(req) };
+  };
+}
+
+function runPlugin<A extends { limits: Limits }>(
+  hooks: LoaderHooks<A>,
+  env: Record<string, string | undefined>,
+  plugin: PluginIdent,
+  fileBytes: Uint8Array,
+  structure: StructureInfo,
+  compile: (limits: Limits) => WebAssembly.Module,
+  req: PluginRequest,
+): JsonObject | undefined {
+  const func = COMMAND_FUNC[req.env.command];
+  if (!func) throw new CniError(ErrorCode.InvalidEnv, `plugin "${plugin.type}": no handler for CNI_COMMAND ${req.env.command}`);
+  const ctx: LoadContext = { plugin, request: req, manifest: structure.manifest, fileBytes };
+  const authorization = hooks.authorize(ctx);
+  const limits = applyEnvLimits(authorization.limits, env);
+  if (fileBytes.length > limits.maxModuleBytes) {
+    throw refused(plugin, `its file is ${fileBytes.length} bytes, above the cap of ${limits.maxModuleBytes} bytes`, 'the cap is the policy limit maxModuleBytes');
+  }
+  const module = compile(limits);
+  const witReq = witRequest(req);
+  const binding = hooks.createHost({ ...ctx, authorization, limits });
+  try {
+    const instance = PluginInstance.create(module, {
+      plugin,
+      limits,
+      host: binding.imports,
+      hasInitialize: structure.hasInitialize,
+      onAbort: binding.abort?.bind(binding),
+    });
+    const out = instance.call(func, witReq);
+    return func === 'add' ? decodeResult(plugin, out ?? '') : undefined;
+  } finally {
+    binding.close?.();
+  }
+}
