@@ -19,7 +19,8 @@
 //                                            period after a deletion), the "+ socket close" row pays it
 //   process rows                             wall time of fresh node processes doing one ADD / one DEL
 //   module load                              require() of each esbuild bundle (CJS, as scripts/build.mjs makes
-//                                            them) in a fresh node process, and the addon's first load
+//                                            them) in a fresh node process whose loader is already warm,
+//                                            and the addon's first load
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -222,23 +223,37 @@ const probe = (code) => {
   if (r.status !== 0) throw new Error(r.stderr);
   return Number(r.stdout.trim());
 };
-const timed = (body) => `const t=process.hrtime.bigint();${body};process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-const loadCode = (files) => timed(files.map((x) => `require(${JSON.stringify(join(dir, x))})`).join(';'));
+// The loader's own first use (~1-2 ms, paid by any bundle) is taken before the clock starts,
+// and process.stdout (whose first use loads the stream machinery, ~3 ms) only after it stops.
 writeFileSync(join(dir, 'empty.cjs'), 'module.exports = {};\n');
+const timed = (body) =>
+  `require(${JSON.stringify(join(dir, 'empty.cjs'))});const t=process.hrtime.bigint();${body};const ms=Number(process.hrtime.bigint()-t)/1e6;process.stdout.write(String(ms))`;
+const loadCode = (files) => timed(files.map((x) => `require(${JSON.stringify(join(dir, x))})`).join(';'));
 const loads = {
-  'require an empty .cjs (loader warm-up, baseline)': loadCode(['empty.cjs']),
   'require sysctl.cjs (+ netns)': loadCode(['sysctl.cjs']),
   'require nftables.cjs (netlink path, + socket, netns)': loadCode(['nftables.cjs']),
   'require nft-cli.cjs (exec path)': loadCode(['nftcli.cjs']),
   'require store.cjs': loadCode(['store.cjs']),
-  'require sysctl + nftables + store': loadCode(['sysctl.cjs', 'nftables.cjs', 'store.cjs']),
+  'require sysctl + nftables + store (3 bundles)': loadCode(['sysctl.cjs', 'nftables.cjs', 'store.cjs']),
   'addon cniw.node first load (dlopen)': loadCode(['native/cniw.node']),
+  'first require of any file (loader warm-up, for scale)': `const t=process.hrtime.bigint();require(${JSON.stringify(join(dir, 'empty.cjs'))});const ms=Number(process.hrtime.bigint()-t)/1e6;process.stdout.write(String(ms))`,
 };
-for (let i = 0; i < 3; i++) probe(loads['require sysctl + nftables + store']); // page cache
 // interleaved (one of each per round), so that machine noise hits every row alike
 const loadTimes = Object.fromEntries(Object.keys(loads).map((k) => [k, []]));
 for (let i = 0; i < LOAD_RUNS; i++) for (const [label, code] of Object.entries(loads)) loadTimes[label].push(probe(code));
 for (const [label, xs] of Object.entries(loadTimes)) report(label, xs);
+// marginal cost: each bundle timed right after the others in one process, as in a host that
+// has already loaded node's builtins (fs, url, module, crypto) and the shared code paths
+{
+  const order = ['sysctl.cjs', 'store.cjs', 'nftables.cjs'];
+  const code = `require(${JSON.stringify(join(dir, 'empty.cjs'))});const o=[];for(const f of ${JSON.stringify(order.map((x) => join(dir, x)))}){const t=process.hrtime.bigint();require(f);o.push(Number(process.hrtime.bigint()-t)/1e6)}process.stdout.write(JSON.stringify(o))`;
+  const cols = order.map(() => []);
+  for (let i = 0; i < LOAD_RUNS; i++) {
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+    JSON.parse(r.stdout).forEach((x, j) => cols[j].push(x));
+  }
+  order.forEach((f, j) => report(`  then ${f} (${j === 0 ? 'first' : `after ${order.slice(0, j).join(', ')}`})`, cols[j]));
+}
 // whole-process view: node running the first masquerade ADD from cold, against node -e 0
 {
   const n = netns('cold');

@@ -118,9 +118,14 @@ describe('store operations', () => {
       expect(errnoOf(() => s.read(bad)), bad).toBe('EINVAL');
       expect(errnoOf(() => s.remove(bad)), bad).toBe('EINVAL');
     }
-    // IPv6 and host-local names are fine
-    for (const good of ['fd00::1', '10.0.0.1', 'last_reserved_ip.0', 'x'.repeat(255)]) validateName(good);
-    expect(s.list()).toEqual([]);
+    // IPv6 and host-local names are fine, and so is the longest name a directory entry can have
+    for (const good of ['fd00::1', '10.0.0.1', 'last_reserved_ip.0', 'x'.repeat(255), 'é'.repeat(127)]) {
+      validateName(good);
+      expect(s.createExclusive(good, 'a'), good).toBe(true);
+      s.replace(good, 'b');
+      expect(s.read(good)).toBe('b');
+    }
+    expect(s.list()).toHaveLength(5);
   });
 
   it('reports filesystem errors as SysError with the errno name', () => {

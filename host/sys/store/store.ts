@@ -25,7 +25,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { SysError, toSysError } from '../errors.ts';
 import { LOCK_EX, LOCK_NB, LOCK_UN, loadNative } from '../native.ts';
 
@@ -83,6 +82,8 @@ export function validateName(name: string): void {
   if (Buffer.byteLength(name) > 255) bad('longer than 255 bytes');
 }
 
+let tmpSeq = 0;
+
 // A process-wide sleeping cell for Atomics.wait (allowed on Node's main thread).
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 function sleepMs(ms: number): void {
@@ -124,9 +125,18 @@ export function openStore(dir: string, opts: StoreOptions = {}): Store {
   };
 
   /** Write `data` to a fresh temporary file in `dir` and return its path. */
-  const writeTemp = (name: string, data: Uint8Array): string => {
-    const tmp = join(dir, `${TMP_PREFIX}${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, FILE_MODE);
+  const writeTemp = (data: Uint8Array): string => {
+    // pid + counter + clock: unique without node:crypto (whose load costs ~3-5 ms); O_EXCL checks.
+    let tmp = '';
+    let fd = -1;
+    for (let attempt = 0; fd < 0; attempt++) {
+      tmp = join(dir, `${TMP_PREFIX}${process.pid}.${++tmpSeq}.${process.hrtime.bigint().toString(36)}`);
+      try {
+        fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, FILE_MODE);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST' || attempt >= 3) throw e;
+      }
+    }
     try {
       writeAll(fd, data);
       if (durable) fsyncSync(fd);
@@ -205,7 +215,7 @@ export function openStore(dir: string, opts: StoreOptions = {}): Store {
       const op = `store.create ${path}`;
       let tmp: string;
       try {
-        tmp = writeTemp(name, bytesOf(data));
+        tmp = writeTemp(bytesOf(data));
       } catch (e) {
         throw toSysError(e, op);
       }
@@ -261,7 +271,7 @@ export function openStore(dir: string, opts: StoreOptions = {}): Store {
       const op = `store.replace ${path}`;
       let tmp: string | undefined;
       try {
-        tmp = writeTemp(name, bytesOf(data));
+        tmp = writeTemp(bytesOf(data));
         renameSync(tmp, path);
         tmp = undefined;
         syncDir();
