@@ -60,6 +60,8 @@ export async function findPlugin(type: string, dirs: string[]): Promise<Plugin> 
       `searched: ${dirs.join(', ') || '(no directories)'}`,
     );
   }
+  // The runtime registers itself when first needed: nothing of it loads for VERSION or early errors.
+  if (!wasmLoader) await import('../runtime/register.ts');
   if (!wasmLoader) {
     throw new CniError(ErrorCode.PluginNotAvailable, `found ${path} but this build has no wasm runtime`, 'rebuild cni-wasm with the runtime (npm run build)');
   }
