@@ -839,8 +839,12 @@ class Cx {
     }
   }
 
-  /** Checks that [ptr, ptr + size) is inside memory and ptr is aligned; returns ptr as unsigned. */
+  /**
+   * Checks that [ptr, ptr + size) is inside memory and ptr is aligned; returns ptr as unsigned.
+   * Every lift starts with a range() of its area, so loads after it see the current buffer.
+   */
   range(ptr: number, size: number, align: number, what: string): number {
+    this.refresh(); // the guest may have grown (and so detached) its memory since the last look
     const p = ptr >>> 0;
     if (p % align !== 0) throw this.trap(\`\${what}: address \${p} is not \${align}-byte aligned\`);
     if (p + size > this.bytes.byteLength) {

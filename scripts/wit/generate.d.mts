@@ -1,0 +1,5 @@
+export const ROOT: string;
+export const WIT_PATH: string;
+export const WORLD: string;
+/** Every generated file, by path relative to the repository root. */
+export function generateAll(witSource?: string): Record<string, string>;
