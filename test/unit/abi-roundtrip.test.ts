@@ -221,13 +221,13 @@ const REQUEST: Request = {
 const EMPTY_REQUEST: Request = { config: '', containerId: '', ifname: '', args: [], prevResult: '{"ips":[]}', hasContainer: false };
 
 let dir = '';
-const fixtures = new Map<string, Uint8Array>();
+const fixtures = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /**
  * Compiles the fixture with asc (as the plugin build does) and renames its exports. The
  * stub-runtime build is unoptimized and the incremental one optimized, to cover both.
  */
-async function buildFixture(runtime: 'stub' | 'incremental'): Promise<Uint8Array> {
+async function buildFixture(runtime: 'stub' | 'incremental'): Promise<Uint8Array<ArrayBuffer>> {
   const out = join(dir, `roundtrip-${runtime}.wasm`);
   await execFileAsync(process.execPath, [
     join(ROOT, 'node_modules/assemblyscript/bin/asc.js'),
@@ -251,13 +251,13 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function instantiate(wasm: Uint8Array, host: HostImports, maxLiftBytes = 1 << 20) {
+function instantiate(wasm: Uint8Array<ArrayBuffer>, host: HostImports, maxLiftBytes = 1 << 20) {
   const mem: GuestMemory = { maxLiftBytes };
   const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), buildImports(host, mem));
   return { instance, mem, handler: bindHandler(instance.exports, mem) };
 }
 
-function fixture(rt: string): Uint8Array {
+function fixture(rt: string): Uint8Array<ArrayBuffer> {
   const f = fixtures.get(rt);
   if (!f) throw new Error(`fixture ${rt} not built`);
   return f;
