@@ -6,7 +6,8 @@ import { setWasmLoader } from '../cni/registry.ts';
 import { authorize, loadPolicy, type Authorization, type Policy } from '../caps/policy.ts';
 import { CapabilityFormatError, parseCapabilities, type Capabilities } from '../caps/manifest.ts';
 import { refused } from './errors.ts';
-import { createWasmLoader, type HostBinding, type HostContext, type LoadContext, type LoaderHooks } from './loader.ts';
+import { createWasmLoader, loadWasmPluginSync, type HostBinding, type HostContext, type LoadContext, type LoaderHooks } from './loader.ts';
+import { createHostBinding } from './host-api/binding.ts';
 import { MANIFEST_SECTION } from './verify.ts';
 import { WitResultError, type HostImports } from './generated/abi.ts';
 
@@ -52,7 +53,7 @@ export function unavailableHost(ctx: HostContext<Authorization>): HostBinding {
 
 export function defaultHooks(env: Env = process.env): LoaderHooks<Authorization> {
   let policy: Policy | undefined;
-  return {
+  const hooks: LoaderHooks<Authorization> = {
     env,
     authorize(ctx) {
       policy ??= loadPolicy(env);
@@ -65,8 +66,10 @@ export function defaultHooks(env: Env = process.env): LoaderHooks<Authorization>
         fileBytes: ctx.fileBytes,
       });
     },
-    createHost: unavailableHost,
+    // The host API (host/runtime/host-api); a `.wasm` IPAM plugin runs nested through this loader.
+    createHost: (ctx) => createHostBinding(ctx, { procEnv: env, runWasm: (type, path, req) => loadWasmPluginSync(hooks, type, path).run(req) }),
   };
+  return hooks;
 }
 
 setWasmLoader(createWasmLoader(defaultHooks()));
