@@ -58,10 +58,16 @@ export function formatSysctlKey(parts: readonly string[]): string {
   return parts.map((p) => p.replaceAll('.', '/')).join('.');
 }
 
+/** A prefix may end in a separator or a wildcard: 'net', 'net.', 'net.*' and 'net/' are the same. */
+function parsePrefix(prefix: string): string[] {
+  const m = /^(.*?)(?:[./]\*?|\*)?$/.exec(typeof prefix === 'string' ? prefix : '');
+  return parseSysctlKey(m?.[1] ?? '');
+}
+
 /** The /proc/sys path for a key, after validation and the prefix check. */
 export function sysctlPath(key: string, opts: SysctlOptions = {}): string {
   const parts = parseSysctlKey(key);
-  const prefixes = (opts.allowPrefixes ?? DEFAULT_PREFIXES).map(parseSysctlKey);
+  const prefixes = (opts.allowPrefixes ?? DEFAULT_PREFIXES).map(parsePrefix);
   const allowed = prefixes.some((pre) => pre.length <= parts.length && pre.every((c, i) => parts[i] === c));
   if (!allowed) {
     const names = (opts.allowPrefixes ?? DEFAULT_PREFIXES).join(', ');
@@ -106,13 +112,13 @@ export function getSysctl(key: string, ns?: NetnsHandle, opts: SysctlOptions = {
     try {
       fd = openSync(path, fsc.O_RDONLY);
     } catch (e) {
-      throw sysctlError(e, op);
+      throw sysctlError(e, op, 'read');
     }
     try {
       const text = readFileSync(fd, 'utf8');
       return text.endsWith('\n') ? text.slice(0, -1) : text;
     } catch (e) {
-      throw sysctlError(e, op);
+      throw sysctlError(e, op, 'read');
     } finally {
       closeSync(fd);
     }
@@ -133,13 +139,13 @@ export function setSysctl(key: string, value: string, ns?: NetnsHandle, opts: Sy
     try {
       fd = openSync(path, fsc.O_WRONLY);
     } catch (e) {
-      throw sysctlError(e, op);
+      throw sysctlError(e, op, 'write');
     }
     try {
       const n = writeSync(fd, bytes, 0, bytes.length);
       if (n !== bytes.length) throw new SysError('EIO', op, `short write (${n} of ${bytes.length} bytes)`);
     } catch (e) {
-      throw sysctlError(e, op);
+      throw sysctlError(e, op, 'write');
     } finally {
       closeSync(fd);
     }
@@ -148,11 +154,13 @@ export function setSysctl(key: string, value: string, ns?: NetnsHandle, opts: Sy
   else body();
 }
 
-function sysctlError(e: unknown, op: string): SysError {
+function sysctlError(e: unknown, op: string, mode: 'read' | 'write'): SysError {
   if (e instanceof SysError) return e;
   const err = toSysError(e, op);
   if (err.errno === 'ENOENT') return new SysError('ENOENT', op, 'no such sysctl key', { cause: e });
-  if (err.errno === 'EACCES' || err.errno === 'EPERM') return new SysError(err.errno, op, 'sysctl key is read-only here', { cause: e });
+  if (err.errno === 'EACCES' || err.errno === 'EPERM') {
+    return new SysError(err.errno, op, mode === 'write' ? 'sysctl key is read-only here' : 'sysctl key is write-only', { cause: e });
+  }
   if (err.errno === 'EINVAL') return new SysError('EINVAL', op, 'the kernel rejected the value', { cause: e });
   return err;
 }

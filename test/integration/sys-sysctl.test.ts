@@ -85,6 +85,12 @@ describe('keys', () => {
     expect(errnoOf(() => getSysctl('kernel.hostname', nsA))).toBe('EPERM');
     // widened: reading the UTS hostname is harmless
     expect(getSysctl('kernel.hostname', nsA, { allowPrefixes: ['net', 'kernel.hostname'] })).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+    // a prefix may end in a separator or a wildcard
+    for (const pre of ['kernel.hostname', 'kernel.', 'kernel.*', 'kernel/', 'kernel/*']) {
+      expect(sysctlPath('kernel.hostname', { allowPrefixes: [pre] }), pre).toBe('/proc/sys/kernel/hostname');
+    }
+    expect(errnoOf(() => sysctlPath('kernelx.y', { allowPrefixes: ['kernel.*'] }))).toBe('EPERM');
+    expect(errnoOf(() => sysctlPath('net.ipv4.ip_forward', { allowPrefixes: ['../'] }))).toBe('EINVAL');
     // narrowed: only IPv4 per-interface keys
     const narrow = { allowPrefixes: ['net.ipv4.conf'] };
     expect(errnoOf(() => setSysctl('net.ipv4.ip_forward', '1', nsA, narrow))).toBe('EPERM');
@@ -145,6 +151,8 @@ describe('get and set in a namespace', () => {
     expect(['EACCES', 'EPERM']).toContain(ro);
     expect(getSysctl('net.core.rmem_max', nsA)).toBe(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim());
     expect(errnoOf(() => getSysctl('net.ipv4', nsA))).toBe('EISDIR');
+    // write-only key: route.flush (0200) cannot be read
+    expect(['EACCES', 'EPERM', 'EINVAL']).toContain(errnoOf(() => getSysctl('net.ipv4.route.flush', nsA)));
     const gone = openNetns(a.path);
     gone.close();
     expect(errnoOf(() => getSysctl('net.ipv4.ip_forward', gone))).toBe('EBADF');
