@@ -346,3 +346,289 @@ describe('componentization', () => {
     expect(WebAssembly.Module.exports(new WebAssembly.Module(out)).map((e) => e.name)).toEqual(['cni:plugin/handler@0.1.0#add', 'a', 'b']);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Hostile guests: hand-written modules that pass whatever they like.
+
+/** Thin exports around imports, so a test can pass any core values; a bump allocator with modes. */
+const HOSTILE_WAT = `(module
+  (import "cni:plugin/log@0.1.0" "write" (func $log (param i32 i32 i32)))
+  (import "cni:plugin/netlink@0.1.0" "get-link" (func $get_link (param i32 i32 i32 i32)))
+  (import "cni:plugin/netlink@0.1.0" "create-bridge" (func $create_bridge (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+  (import "cni:plugin/netlink@0.1.0" "set-link" (func $set_link (param i32 i32)))
+  (import "cni:plugin/netlink@0.1.0" "create-vxlan" (func $create_vxlan (param i32 i32)))
+  (import "cni:plugin/netlink@0.1.0" "list-addresses" (func $list_addresses (param i32 i32 i32 i32 i32 i32)))
+  (import "cni:plugin/firewall@0.1.0" "add-masquerade" (func $add_masquerade (param i32 i32 i32)))
+  (import "cni:plugin/sysctl@0.1.0" "get" (func $sysctl_get (param i32 i32 i32 i32)))
+  (import "cni:plugin/store@0.1.0" "entries" (func $entries (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "ok")
+  (data (i32.const 32) "\\ff\\fe")
+  (data (i32.const 40) "\\c0\\af")
+  (data (i32.const 48) "\\ed\\a0\\80")
+  (data (i32.const 56) "\\f0\\9f\\a6")
+  (global $mode (mut i32) (i32.const 0))
+  (global $bump (mut i32) (i32.const 8192))
+  (func (export "set_mode") (param i32) (global.set $mode (local.get 0)))
+  ;; mode 0: aligned bump allocation; 1: returns an address past the end of memory;
+  ;; 2: returns a misaligned address; 3: calls an import first
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (if (i32.eq (global.get $mode) (i32.const 1)) (then (return (i32.const -16))))
+    (if (i32.eq (global.get $mode) (i32.const 3)) (then (call $log (i32.const 1) (i32.const 16) (i32.const 2))))
+    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (if (i32.eq (global.get $mode) (i32.const 2)) (then (return (i32.add (local.get $p) (i32.const 1)))))
+    (local.get $p))
+  (func (export "log") (param i32 i32 i32) (call $log (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "get_link") (param i32 i32 i32 i32) (call $get_link (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "create_bridge") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
+    (call $create_bridge (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+                         (local.get 5) (local.get 6) (local.get 7) (local.get 8) (local.get 9)))
+  (func (export "set_link") (param i32 i32) (call $set_link (local.get 0) (local.get 1)))
+  (func (export "create_vxlan") (param i32 i32) (call $create_vxlan (local.get 0) (local.get 1)))
+  (func (export "list_addresses") (param i32 i32 i32 i32 i32 i32)
+    (call $list_addresses (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5)))
+  (func (export "add_masquerade") (param i32 i32 i32) (call $add_masquerade (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "sysctl_get") (param i32 i32 i32 i32) (call $sysctl_get (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "entries") (param i32) (call $entries (local.get 0)))
+)`;
+
+type Fn = (...args: number[]) => unknown;
+
+async function watModule(text: string): Promise<WebAssembly.Module> {
+  return new WebAssembly.Module(new Uint8Array(await parse(text)));
+}
+
+describe('hostile guest -> host calls trap with AbiTrap and never reach the host', () => {
+  let module: WebAssembly.Module;
+  beforeAll(async () => {
+    module = await watModule(HOSTILE_WAT);
+  });
+
+  function hostile(maxLiftBytes = 1 << 20) {
+    const calls: Call[] = [];
+    const mem: GuestMemory = { maxLiftBytes };
+    const instance = new WebAssembly.Instance(module, buildImports(fakeHost(calls), mem));
+    // What bindHandler does, for a module without handler exports.
+    mem.memory = instance.exports['memory'] as WebAssembly.Memory;
+    mem.realloc = instance.exports['cabi_realloc'] as Fn;
+    const fn = (name: string): Fn => instance.exports[name] as Fn;
+    const bytes = () => new Uint8Array(mem.memory!.buffer);
+    const view = () => new DataView(mem.memory!.buffer);
+    return { calls, fn, bytes, view };
+  }
+
+  function expectTrap(f: () => unknown, message: RegExp, calls: Call[]): void {
+    let caught: unknown;
+    try {
+      f();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(AbiTrap);
+    expect((caught as Error).message).toMatch(message);
+    expect(calls).toEqual([]);
+  }
+
+  it('a well-formed call goes through (control)', () => {
+    const g = hostile();
+    g.fn('log')(1, 16, 2);
+    expect(g.calls).toEqual([['log.write', 'info', 'ok']]);
+  });
+
+  it('string pointer or length outside memory', () => {
+    const g = hostile();
+    expectTrap(() => g.fn('log')(1, 65536 - 1, 2), /log\.write: string: \[65535, 65537\) is outside guest memory \(65536 bytes\)/, g.calls);
+    expectTrap(() => g.fn('log')(1, -1, 1), /\[4294967295, 4294967296\) is outside guest memory/, g.calls);
+    expectTrap(() => g.fn('log')(1, 16, 0x10000000), /string length 268435456 exceeds 268435455 bytes/, g.calls);
+    expectTrap(() => g.fn('log')(1, 0x7fffffff, 0x7fffffff), /outside guest memory|exceeds/, g.calls);
+  });
+
+  it('invalid UTF-8: stray bytes, overlong form, encoded surrogate, truncated sequence', () => {
+    const g = hostile();
+    expectTrap(() => g.fn('log')(1, 32, 2), /log\.write: string at 32 \(2 bytes\) is not valid UTF-8/, g.calls);
+    expectTrap(() => g.fn('log')(1, 40, 2), /not valid UTF-8/, g.calls);
+    expectTrap(() => g.fn('log')(1, 48, 3), /not valid UTF-8/, g.calls);
+    expectTrap(() => g.fn('log')(1, 56, 3), /not valid UTF-8/, g.calls);
+  });
+
+  it('enum discriminants out of range (flat)', () => {
+    const g = hostile();
+    expectTrap(() => g.fn('log')(7, 16, 2), /log\.write: invalid level discriminant 7/, g.calls);
+    expectTrap(() => g.fn('get_link')(2, 16, 2, 1024), /netlink\.get-link: invalid netns discriminant 2/, g.calls);
+    expectTrap(() => g.fn('log')(-1, 16, 2), /invalid level discriminant -1/, g.calls);
+  });
+
+  it('bool and option discriminants other than 0/1 (flat)', () => {
+    const g = hostile();
+    // create-bridge(name, { mtu: option<u32>, mac: option<string>, vlan-filtering: bool, promisc: bool }, retptr)
+    expectTrap(() => g.fn('create_bridge')(16, 2, 0, 0, 0, 0, 0, 2, 0, 1024), /netlink\.create-bridge: bool argument is 2, not 0 or 1/, g.calls);
+    expectTrap(() => g.fn('create_bridge')(16, 2, 5, 0, 0, 0, 0, 0, 0, 1024), /invalid option<u32> discriminant 5/, g.calls);
+    expectTrap(() => g.fn('list_addresses')(0, 2, 16, 2, 0, 1024), /netlink\.list-addresses: invalid option<string> discriminant 2/, g.calls);
+  });
+
+  it('return area misaligned or outside memory: trapped before the host runs', () => {
+    const g = hostile();
+    expectTrap(() => g.fn('get_link')(0, 16, 2, 1026), /netlink\.get-link: return area: address 1026 is not 4-byte aligned/, g.calls);
+    expectTrap(() => g.fn('get_link')(0, 16, 2, 65536 - 32), /return area: \[65504, 65568\) is outside guest memory/, g.calls);
+  });
+
+  it('parameters in memory (> 16 flat values): bad pointer, bad enum byte, bad bool byte, bad option byte', () => {
+    const g = hostile();
+    expectTrap(() => g.fn('set_link')(65536 - 8, 1024), /netlink\.set-link: parameter area: \[65528, 65608\) is outside guest memory/, g.calls);
+    expectTrap(() => g.fn('set_link')(2050, 1024), /parameter area: address 2050 is not 4-byte aligned/, g.calls);
+    // set-link params: ns u8 @0, name @4, link-change @12 (up: option<bool> @12)
+    const sl = 2048;
+    g.bytes().fill(0, sl, sl + 80);
+    g.bytes()[sl] = 9;
+    expectTrap(() => g.fn('set_link')(sl, 1024), /invalid netns discriminant 9/, g.calls);
+    g.bytes()[sl] = 0;
+    g.view().setUint32(sl + 4, 16, true);
+    g.view().setUint32(sl + 8, 2, true);
+    g.bytes()[sl + 12] = 1; // up = some(...)
+    g.bytes()[sl + 13] = 2; // ... of a bool 2
+    expectTrap(() => g.fn('set_link')(sl, 1024), /bool at 2061 is 2, not 0 or 1/, g.calls);
+    g.bytes()[sl + 12] = 3;
+    expectTrap(() => g.fn('set_link')(sl, 1024), /invalid option<bool> discriminant 3/, g.calls);
+    g.bytes()[sl + 12] = 0;
+    g.fn('set_link')(sl, 1024);
+    expect(g.calls).toEqual([['netlink.setLink', 'host', 'ok', noChange]]);
+  });
+
+  it('huge list lengths, misaligned lists, list elements outside memory', () => {
+    const g = hostile();
+    expectTrap(() => g.fn('add_masquerade')(8, 0x7fffffff, 1024), /firewall\.add-masquerade: list<string>: 2147483647 elements of 8 bytes exceed 268435455 bytes/, g.calls);
+    expectTrap(() => g.fn('add_masquerade')(8, -1, 1024), /4294967295 elements of 8 bytes exceed/, g.calls);
+    expectTrap(() => g.fn('add_masquerade')(8, 0x1000000, 1024), /list<string>: \[8, 134217736\) is outside guest memory|exceeds the limit/, g.calls);
+    expectTrap(() => g.fn('add_masquerade')(2, 1, 1024), /list<string>: address 2 is not 4-byte aligned/, g.calls);
+    // one element whose string points outside memory
+    g.view().setUint32(3000, 65530, true);
+    g.view().setUint32(3004, 100, true);
+    expectTrap(() => g.fn('add_masquerade')(3000, 1, 1024), /string: \[65530, 65630\) is outside guest memory/, g.calls);
+  });
+
+  it('the per-call lift budget (GuestMemory.maxLiftBytes) caps strings and lists together', () => {
+    const g = hostile(1000);
+    g.bytes().fill(0x61, 4096, 4096 + 1001);
+    g.fn('log')(1, 4096, 1000);
+    expect(g.calls).toHaveLength(1);
+    g.calls.length = 0;
+    expectTrap(() => g.fn('log')(1, 4096, 1001), /log\.write: string: lifting 1001 more bytes exceeds the limit of 1000 bytes per call/, g.calls);
+    // 100 list elements (800 bytes) + strings of 3 bytes each: over budget part-way through
+    for (let i = 0; i < 100; i++) {
+      g.view().setUint32(3000 + i * 8, 4096, true);
+      g.view().setUint32(3004 + i * 8, 3, true);
+    }
+    expectTrap(() => g.fn('add_masquerade')(3000, 100, 1024), /exceeds the limit of 1000 bytes per call/, g.calls);
+  });
+
+  it('cabi_realloc answering outside memory or misaligned, or calling an import, traps the lowering', () => {
+    const g = hostile();
+    g.fn('set_mode')(1);
+    expect(() => g.fn('sysctl_get')(0, 16, 2, 1024)).toThrow(/sysctl\.get: cabi_realloc\(0, 0, 1, \d+\): \[4294967280, \d+\) is outside guest memory/);
+    g.fn('set_mode')(2);
+    expect(() => g.fn('entries')(1024)).toThrow(/store\.entries: cabi_realloc\(0, 0, 4, 24\): address \d+ is not 4-byte aligned/);
+    g.fn('set_mode')(3);
+    expect(() => g.fn('sysctl_get')(0, 16, 2, 1024)).toThrow(/log\.write: called from cabi_realloc or a post-return function/);
+    g.fn('set_mode')(0);
+    g.fn('sysctl_get')(0, 16, 2, 1024);
+    const v = g.view();
+    expect(g.bytes()[1024]).toBe(0); // ok
+    const s = new TextDecoder().decode(g.bytes().subarray(v.getUint32(1028, true), v.getUint32(1028, true) + v.getUint32(1032, true)));
+    expect(s).toBe('host:ok=1');
+  });
+
+  it('an import called before bindHandler attached the memory traps', () => {
+    const mem: GuestMemory = { maxLiftBytes: 1000 };
+    const calls: Call[] = [];
+    const instance = new WebAssembly.Instance(module, buildImports(fakeHost(calls), mem));
+    expectTrap(() => (instance.exports['log'] as Fn)(1, 16, 2), /log\.write: guest memory is not attached yet/, calls);
+  });
+});
+
+/** Handler exports returning whatever they like; post-return counts its calls. */
+const HOSTILE_HANDLER_WAT = `(module
+  (import "cni:plugin/log@0.1.0" "write" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "ok")
+  ;; 256: result ok(string) at 16 len 2; 300: disc 5; 320: err(cni-error) with a bad UTF-8 msg;
+  ;; 360: err(cni-error) with a huge details length
+  (data (i32.const 256) "\\00\\00\\00\\00\\10\\00\\00\\00\\02\\00\\00\\00")
+  (data (i32.const 300) "\\05")
+  (data (i32.const 320) "\\01\\00\\00\\00\\00\\00\\00\\00\\20\\00\\00\\00\\02\\00\\00\\00\\10\\00\\00\\00\\00\\00\\00\\00")
+  (data (i32.const 32) "\\ff\\fe")
+  (data (i32.const 360) "\\01\\00\\00\\00\\07\\00\\00\\00\\10\\00\\00\\00\\02\\00\\00\\00\\10\\00\\00\\00\\ff\\ff\\ff\\0f")
+  (global $posts (mut i32) (i32.const 0))
+  (global $bump (mut i32) (i32.const 8192))
+  (func (export "posts") (result i32) (global.get $posts))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (func (export "cni:plugin/handler@0.1.0#add") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (call $log (i32.const 1) (i32.const 16) (i32.const 2))
+    (i32.const 256))
+  (func (export "cabi_post_cni:plugin/handler@0.1.0#add") (param i32)
+    (global.set $posts (i32.add (global.get $posts) (i32.const 1))))
+  (func (export "cni:plugin/handler@0.1.0#del") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.const 300))
+  (func (export "cni:plugin/handler@0.1.0#check") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.const 320))
+  (func (export "cni:plugin/handler@0.1.0#status") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.const 65528))
+  (func (export "cni:plugin/handler@0.1.0#gc") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.const 360))
+)`;
+
+describe('hostile handler exports -> host', () => {
+  let module: WebAssembly.Module;
+  beforeAll(async () => {
+    module = await watModule(HOSTILE_HANDLER_WAT);
+  });
+
+  function bind(host: HostImports) {
+    const mem: GuestMemory = { maxLiftBytes: 1 << 20 };
+    const instance = new WebAssembly.Instance(module, buildImports(host, mem));
+    return { instance, handler: bindHandler(instance.exports, mem) };
+  }
+
+  it('a well-formed result is lifted, then the post-return function runs', () => {
+    const calls: Call[] = [];
+    const { instance, handler } = bind(fakeHost(calls));
+    expect(handler.add(REQUEST)).toBe('ok');
+    expect((instance.exports['posts'] as Fn)()).toBe(1);
+    expect(calls).toEqual([['log.write', 'info', 'ok']]);
+  });
+
+  it('bad discriminant, bad UTF-8, result pointer outside memory, huge string length: AbiTrap', () => {
+    const { handler } = bind(fakeHost([]));
+    expect(() => handler.del(REQUEST)).toThrow(/handler\.del: invalid result<_, cni-error> discriminant 5/);
+    expect(() => handler.check(REQUEST)).toThrow(/handler\.check: string at 32 \(2 bytes\) is not valid UTF-8/);
+    expect(() => handler.status(REQUEST)).toThrow(/handler\.status: result: \[65528, 65552\) is outside guest memory/);
+    expect(() => handler.gc(REQUEST)).toThrow(/handler\.gc: string: \[16, 268435471\) is outside guest memory|exceeds/);
+    expect(() => handler.gc(REQUEST)).toThrow(AbiTrap);
+  });
+
+  it('re-entering the guest from a host import traps', () => {
+    let inner: unknown;
+    const host = fakeHost([]);
+    const bound: { h?: ReturnType<typeof bindHandler> } = {};
+    host.log = { write: () => { try { bound.h?.del(REQUEST); } catch (e) { inner = e; } } };
+    const { handler } = bind(host);
+    bound.h = handler;
+    expect(handler.add(REQUEST)).toBe('ok');
+    expect(inner).toBeInstanceOf(AbiTrap);
+    expect((inner as Error).message).toMatch(/handler\.del: the guest is already running an export/);
+  });
+
+  it('a module without memory or cabi_realloc is refused by bindHandler', async () => {
+    const noRealloc = new WebAssembly.Instance(await watModule('(module (memory (export "memory") 1))'), {});
+    expect(() => bindHandler(noRealloc.exports)).toThrow(/does not export function 'cabi_realloc'/);
+    const noMemory = new WebAssembly.Instance(await watModule('(module)'), {});
+    expect(() => bindHandler(noMemory.exports)).toThrow(/does not export its 'memory'/);
+  });
+});
