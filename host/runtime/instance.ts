@@ -55,36 +55,36 @@ export interface InstanceOptions {
   onAbort?: () => void;
 }
 
-export class PluginInstance {
-  private constructor(
-    private readonly opts: InstanceOptions,
-    private readonly handler: Handler,
-    private readonly memory: WebAssembly.Memory,
-  ) {}
-
-  /** Instantiate under the budget (the start function and `_initialize` run here). */
-  static create(module: WebAssembly.Module, opts: InstanceOptions): PluginInstance {
-    const { limits } = opts;
-    // The glue reads maxLiftBytes when a call starts: the handler's own call (whose lifted
-    // result is bounded by the result cap, checked first below) and each host call the guest
-    // makes meanwhile (bounded by maxHostCallBytes).
-    let phase: 'result' | 'host' = 'result';
-    const mem: GuestMemory = {
-      get maxLiftBytes(): number {
-        return phase === 'host' ? limits.maxHostCallBytes : limits.maxResultBytes;
-      },
-    };
-    const imports = buildImports(opts.host, mem);
-    let memory: WebAssembly.Memory | undefined;
-    const handler = run(opts, 'instantiation', undefined, () => {
-      const instance = new WebAssembly.Instance(module, imports);
-      const exports = instance.exports;
+/**
+ * Instantiate the module (one instance per invocation) and call one handler, all under one
+ * wall-clock budget: the start function, `_initialize`, cabi_realloc while the request is
+ * lowered, the handler with its host calls, post-return. One budget rather than one for
+ * instantiation and one for the call, because each arms a watchdog thread, measured at
+ * 0.1 ms idle and several ms on a loaded machine. ADD answers its result string.
+ */
+export function invokePlugin(module: WebAssembly.Module, opts: InstanceOptions, func: HandlerFunc, req: Request): string | undefined {
+  const { limits } = opts;
+  // The glue reads maxLiftBytes when a call starts: the handler's own call (whose lifted
+  // result is bounded by the result cap, checked first below) and each host call the guest
+  // makes meanwhile (bounded by maxHostCallBytes).
+  let phase: 'result' | 'host' = 'result';
+  const mem: GuestMemory = {
+    get maxLiftBytes(): number {
+      return phase === 'host' ? limits.maxHostCallBytes : limits.maxResultBytes;
+    },
+  };
+  const imports = buildImports(opts.host, mem);
+  let stage = 'instantiation';
+  let memory: WebAssembly.Memory | undefined;
+  try {
+    return withBudget(limits.callTimeoutMs, () => {
+      const exports = new WebAssembly.Instance(module, imports).exports;
       memory = exports['memory'] as WebAssembly.Memory;
       if (opts.hasInitialize) (exports['_initialize'] as () => void)();
-      const wrapped: Record<string, WebAssembly.ExportValue> = { ...exports };
-      for (const f of ['add', 'del', 'check', 'status', 'gc'] as const) {
-        const raw = exports[HANDLER + f] as (...a: number[]) => number;
-        wrapped[HANDLER + f] = (...args: number[]): number => {
+      const raw = exports[HANDLER + func] as (...a: number[]) => number;
+      const wrapped: Record<string, WebAssembly.ExportValue> = {
+        ...exports,
+        [HANDLER + func]: (...args: number[]): number => {
           phase = 'host';
           let ret: number;
           try {
@@ -92,22 +92,18 @@ export class PluginInstance {
           } finally {
             phase = 'result';
           }
-          checkResultSize(exports['memory'] as WebAssembly.Memory, ret, f === 'add', limits.maxResultBytes);
+          checkResultSize(exports['memory'] as WebAssembly.Memory, ret, func === 'add', limits.maxResultBytes);
           return ret;
-        };
-      }
-      return bindHandler(wrapped, mem);
-    });
-    return new PluginInstance(opts, handler, memory as WebAssembly.Memory);
-  }
-
-  /** Call one handler. ADD answers its result string; the others nothing. */
-  call(func: HandlerFunc, req: Request): string | undefined {
-    return run(this.opts, func.toUpperCase(), this.memory, () => {
-      if (func === 'add') return this.handler.add(req);
-      this.handler[func](req);
+        },
+      };
+      const handler: Handler = bindHandler(wrapped, mem);
+      stage = func.toUpperCase();
+      if (func === 'add') return handler.add(req);
+      handler[func](req);
       return undefined;
     });
+  } catch (e) {
+    throw mapError(e, opts.plugin, limits, stage, memory, opts.onAbort);
   }
 }
 
@@ -126,15 +122,6 @@ function checkResultSize(memory: WebAssembly.Memory, retptr: number, isAdd: bool
 }
 
 const LIFT_LIMIT_RE = /exceeds the limit of \d+ bytes per call/;
-
-function run<T>(opts: InstanceOptions, what: string, memory: WebAssembly.Memory | undefined, fn: () => T): T {
-  const { plugin, limits } = opts;
-  try {
-    return withBudget(limits.callTimeoutMs, fn);
-  } catch (e) {
-    throw mapError(e, plugin, limits, what, memory, opts.onAbort);
-  }
-}
 
 function mapError(e: unknown, plugin: PluginIdent, limits: Limits, what: string, memory: WebAssembly.Memory | undefined, onAbort?: () => void): CniError {
   if (e instanceof BudgetExceeded) {

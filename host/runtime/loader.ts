@@ -13,7 +13,7 @@ import type { Plugin, PluginLoader, PluginRequest } from '../cni/registry.ts';
 import { pluginError, refused, RuntimeErrorCode, type PluginIdent } from './errors.ts';
 import { applyEnvLimits, memoryPages, resolveLimits, type Limits } from './limits.ts';
 import { verifyStructure, capMainModule, type HandlerFunc, type StructureInfo } from './verify.ts';
-import { compileModule, PluginInstance, type HostImports, type WitRequest } from './instance.ts';
+import { compileModule, invokePlugin, type HostImports, type WitRequest } from './instance.ts';
 
 export interface LoadContext {
   plugin: PluginIdent;
@@ -170,14 +170,7 @@ function runPlugin<A extends { limits: Limits }>(
   const witReq = witRequest(req);
   const binding = hooks.createHost({ ...ctx, authorization, limits });
   try {
-    const instance = PluginInstance.create(module, {
-      plugin,
-      limits,
-      host: binding.imports,
-      hasInitialize: structure.hasInitialize,
-      onAbort: binding.abort?.bind(binding),
-    });
-    const out = instance.call(func, witReq);
+    const out = invokePlugin(module, { plugin, limits, host: binding.imports, hasInitialize: structure.hasInitialize, onAbort: binding.abort?.bind(binding) }, func, witReq);
     return func === 'add' ? decodeResult(plugin, out ?? '') : undefined;
   } finally {
     binding.close?.();
