@@ -37,6 +37,8 @@ const POLICY = parsePolicy(
       'store-escape': { grant: { store: ['/var/lib/cni/networks'] } },
       overreach: { grant: { links: { create: ['bridge'], host: ['${bridge}'] }, sysctl: { host: ['net.ipv4.ip_forward'] } } },
       'grant-user': { grant: { links: { create: ['bridge'] }, sysctl: { host: ['net.ipv4.ip_forward'] } } },
+      'ipam-caller': { grant: { ipam: true } },
+      'fake-ipam': {},
     },
   },
   '/test/policy.json',
@@ -53,7 +55,13 @@ const hooks: LoaderHooks<Authorization> = {
       config: ctx.request.config,
       fileBytes: ctx.fileBytes,
     }),
-  createHost: (ctx) => createHostBinding(ctx, { hostNs: nodeNs, pluginDirs: [], auditSink: (level, fields, msg) => lines.push({ level, fields, msg }) }),
+  createHost: (ctx) =>
+    createHostBinding(ctx, {
+      hostNs: nodeNs,
+      pluginDirs: [dir],
+      auditSink: (level, fields, msg) => lines.push({ level, fields, msg }),
+      runWasm: (type, path, req) => loadWasmPluginSync(hooks, type, path).run(req),
+    }),
 };
 
 const built = new Map<CapsFixture, string>();
@@ -68,16 +76,19 @@ async function plugin(name: CapsFixture): Promise<string> {
 }
 
 /** Run a fixture's ADD; answers the CniError it failed with (or undefined on success). */
-async function add(name: CapsFixture, cniArgs = ''): Promise<CniError | undefined> {
+async function add(name: CapsFixture, cniArgs = '', conf: Record<string, unknown> = {}): Promise<CniError | undefined> {
+  return (await addResult(name, cniArgs, conf)).error;
+}
+
+async function addResult(name: CapsFixture, cniArgs = '', conf: Record<string, unknown> = {}): Promise<{ error?: CniError; result?: unknown }> {
   const path = await plugin(name);
-  const text = JSON.stringify({ cniVersion: '1.1.0', name: 'net1', type: name, bridge: 'cni-evil0' });
+  const text = JSON.stringify({ cniVersion: '1.1.0', name: 'net1', type: name, bridge: 'cni-evil0', ...conf });
   const env = readPluginEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: ctr.path, CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent', CNI_ARGS: cniArgs });
   const config = validateConfig(decodeConfig(text), 'ADD');
   try {
-    loadWasmPluginSync(hooks, name, path).run({ env, config, configText: text });
-    return undefined;
+    return { result: loadWasmPluginSync(hooks, name, path).run({ env, config, configText: text }) };
   } catch (e) {
-    if (e instanceof CniError) return e;
+    if (e instanceof CniError) return { error: e };
     throw e;
   }
 }
@@ -191,5 +202,26 @@ describe('a plugin using exactly its grant', () => {
       ['sysctl.set', 'ok'],
     ]);
     expect(lines.filter((x) => x.level === 'warn')).toEqual([]);
+  });
+});
+
+describe('IPAM delegation to a wasm plugin, in process', () => {
+  it('runs the IPAM plugin under its own grant and hands its result over in the 1.x form', async () => {
+    await plugin('fake-ipam');
+    lines.length = 0;
+    const r = await addResult('ipam-caller', '', { ipam: { type: 'fake-ipam' } });
+    expect(r.error).toBeUndefined();
+    expect(r.result).toEqual({ cniVersion: '1.1.0', ips: [{ address: '10.55.0.7/24', gateway: '10.55.0.1' }] });
+    expect(lines.find((l) => l.fields.call === 'ipam.add')?.fields).toMatchObject({ plugin: 'ipam-caller', outcome: 'ok' });
+  });
+
+  it('a delegated IPAM plugin holds only its own grant: its overreach is denied and reported to the caller', async () => {
+    await plugin('delete-host-link');
+    const before = nodeState();
+    const e = await add('ipam-caller', 'T=lo', { ipam: { type: 'delete-host-link' } });
+    expect(e?.code).toBe(PERMISSION_DENIED);
+    expect(e?.message).toContain('links.host: may not delete host link "lo"');
+    expect(nodeState()).toBe(before);
+    expect(lines.find((l) => l.level === 'warn' && l.fields.plugin === 'delete-host-link')?.fields).toMatchObject({ capability: 'links.host' });
   });
 });
