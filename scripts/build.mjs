@@ -7,6 +7,7 @@
 import { build } from 'esbuild';
 import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { buildNative } from './build-native.mjs';
+import { buildPlugins } from './build-plugins.mjs';
 
 const out = 'dist';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -47,3 +48,4 @@ await Promise.all([
 ]);
 chmodSync(`${out}/cni-wasm.cjs`, 0o755);
 buildNative(`${out}/native`);
+await buildPlugins({ outDir: `${out}/plugins` });
