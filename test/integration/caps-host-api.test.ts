@@ -260,6 +260,24 @@ describe('a plugin using its grant', () => {
     expect(lines.filter((l) => l.fields.call === 'ipam.add' && l.fields.outcome === 'ok')).toHaveLength(1);
   });
 
+  it("reports a native IPAM plugin's own error, a missing ipam.type and an unknown IPAM binary as CNI errors", () => {
+    const cniErr = (fn: () => unknown): { code: number; msg: string; details: string } => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof WitResultError) return e.payload as { code: number; msg: string; details: string };
+        throw e;
+      }
+      throw new Error('the call succeeded');
+    };
+    const bad = api({ config: { ipam: { type: 'host-local', dataDir: join(stateDir, 'ipam2') } } as Partial<NetConf> }).host;
+    const e1 = cniErr(() => bad.ipam.add());
+    expect(e1.code).not.toBe(0);
+    expect(e1.msg.length).toBeGreaterThan(0);
+    expect(cniErr(() => api({ config: { ipam: undefined } as Partial<NetConf> }).host.ipam.add())).toMatchObject({ code: 7, msg: 'cannot delegate IPAM: the config has no "ipam.type"' });
+    expect(cniErr(() => api({ config: { ipam: { type: 'no-such-ipam' } } as Partial<NetConf> }).host.ipam.del())).toMatchObject({ code: 4 });
+  });
+
   it('writes every call to the audit trail at debug', () => {
     const { host, lines } = api();
     host.netlink.getLink('host', 'brc');
