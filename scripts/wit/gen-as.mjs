@@ -776,13 +776,15 @@ class AsGen {
     for (const h of this.h.drain()) b.push(...h.map((l) => (l.startsWith('function ') ? `export ${l}` : l)), '');
 
     // exports.ts
-    const used = new Set();
+    const ABI_NAMES = ['ld8', 'ld16', 'ld32', 'ldS8', 'ldS16', 'ldS32', 'ldBool', 'st8', 'st16', 'st32', 'stS8', 'stS16', 'stS32',
+      'stBool', 'liftString', 'storeString', 'utf8Length', 'lowerUtf8', 'pendingAlloc', 'freePending', 'freeHostBlock'];
     const tramp = trampolines.join('\n');
-    for (const mm of tramp.matchAll(/\b(liftFlat\w+|lift\w+|load\w+|store\w+|lower\w+|registered\w+|freeHostBlock|freePending|liftString|UNIT|Result|Some)\b/g)) used.add(mm[1]);
-    const fromAbi = ['freeHostBlock', 'freePending', 'liftString'].filter((x) => used.has(x));
-    const fromBindings = [...used].filter((x) => !fromAbi.includes(x)).sort();
+    const fromAbi = ABI_NAMES.filter((x) => new RegExp(`\\b${x}\\b`).test(tramp));
+    const fromBindings = [...new Set([...tramp.matchAll(/\b(liftFlat\w+|lift\w+|load\w+|store\w+|lower\w+|registered\w+|UNIT|Result|Some|Tuple\d+)\b/g)]
+      .map((mm) => mm[1]).filter((x) => !ABI_NAMES.includes(x)))].sort();
     exportsFile.push(`import { ${['realloc', ...fromAbi].join(', ')} } from "./abi";`);
-    exportsFile.push(`import { ${fromBindings.join(', ')} } from "./bindings";`, '');
+    if (fromBindings.length) exportsFile.push(`import { ${fromBindings.join(', ')} } from "./bindings";`);
+    exportsFile.push('');
     exportsFile.push(...areas.exportRet, '');
     exportsFile.push(
       '/** The canonical ABI allocator the host lowers arguments and results with. */',

@@ -549,8 +549,9 @@ class HostGen {
         lines.push(`      ${this.store(vt, 'out', value)}`);
       } else {
         lines.push(`      const ret = ${value};`);
-        const flat = this.lowerFlat(vt, 'ret');
-        lines.push(`      return [${flat.join(', ')}][0] ?? 0;`);
+        // One flat value (MAX_FLAT_RESULTS = 1).
+        const [flat] = this.lowerFlat(vt, 'ret');
+        lines.push(`      return ${flat.startsWith('...') ? `${flat.slice(3)}[0]!` : flat};`);
       }
     }
     lines.push('    },');
