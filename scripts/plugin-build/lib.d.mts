@@ -43,6 +43,7 @@ export declare function buildPlugin(dir: string, outFile: string, opts?: BuildOp
 export declare function findPlugins(root?: string): string[];
 export declare function inputsHash(pluginDir: string, opts: BuildOptions & CompilerSettings & { sdkDir: string; witPath: string; renameScript: string }): string;
 export declare function readCapabilities(pluginDir: string, name: string): Uint8Array;
+export declare function validateCapabilities(doc: unknown, where: string): Promise<void>;
 
 export interface CompileOptions extends CompilerSettings {
   baseDir: string;

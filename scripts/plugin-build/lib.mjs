@@ -110,6 +110,28 @@ export function readCapabilities(pluginDir, name) {
   return new TextEncoder().encode(JSON.stringify(doc));
 }
 
+let capsValidator;
+/**
+ * Checks a manifest with the host's own validator (host/caps/manifest.ts, bundled on the fly
+ * with esbuild, ~30 ms), so that a manifest the host would refuse at load fails the build
+ * instead. Outside this repository (no host sources) only the JSON checks above apply.
+ */
+export async function validateCapabilities(doc, where) {
+  const source = path.join(REPO_ROOT, 'host', 'caps', 'manifest.ts');
+  if (!existsSync(source)) return;
+  if (capsValidator === undefined) {
+    const { build } = await import('esbuild');
+    const out = await build({ entryPoints: [source], bundle: true, write: false, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
+    const mod = await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
+    capsValidator = mod.parseCapabilities;
+  }
+  try {
+    capsValidator(doc, where);
+  } catch (e) {
+    throw new PluginBuildError(e.message);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Steps
 
@@ -268,6 +290,8 @@ export async function buildPlugin(dir, outFile, opts = {}) {
   const rel = (p) => path.relative(baseDir, p).split(path.sep).join('/');
   const entries = [rel(entry)];
   const use = [`abort=${rel(path.join(o.sdkDir, 'generated', 'bindings'))}/cniwAbort`];
+  await validateCapabilities(JSON.parse(new TextDecoder().decode(capabilities)), `plugin "${name}": ${path.join(pluginDir, 'capabilities.json')}`);
+
   const tAsc = performance.now();
   let core;
   try {

@@ -171,6 +171,15 @@ describe('broken plugins fail with a clear message', () => {
     await expect(buildPlugin(none, path.join(tmp, 'out', 'x.wasm'))).rejects.toThrow(/capabilities\.json is missing/);
   });
 
+  it('capabilities.json the host would refuse (validated with host/caps at build time)', async () => {
+    const dir = makePlugin('wrongcaps', { 'index.ts': nullSource(), 'capabilities.json': '{"version":1,"links":{"create":["tun"]},"net":true}' });
+    const err = await buildPlugin(dir, path.join(tmp, 'out', 'x.wasm')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PluginBuildError);
+    expect((err as Error).message).toMatch(/^plugin "wrongcaps": .*capabilities\.json: 2 problems: /);
+    expect((err as Error).message).toContain('net: unknown key');
+    expect((err as Error).message).toContain('links.create[0]: unknown link kind "tun"');
+  });
+
   it('a compile error names the plugin and shows asc diagnostics', async () => {
     const dir = makePlugin('typo', { 'index.ts': 'export function f(): i32 { return "x"; }\n', 'capabilities.json': '{}' });
     await expect(buildPlugin(dir, path.join(tmp, 'out', 'x.wasm'))).rejects.toThrow(/^plugin "typo": asc failed[\s\S]*TS2322/);
