@@ -191,6 +191,36 @@ describe('CNI_ARGS', () => {
   });
 });
 
+describe('a request, as a handler reads it (plugin.ts)', () => {
+  const conf = '{"cniVersion":"1.1.0","name":"net","type":"t","ipam":{"type":"host-local","subnet":"10.1.0.0/16"}}';
+
+  it('parses config, CNI_ARGS and prevResult, and extends the prevResult', () => {
+    expect(call('request', conf, '{"cniVersion":"1.1.0","ips":[{"address":"10.1.0.5/16"}]}', 'IgnoreUnknown=1;K8S_POD_NAME=web').split('\n')).toEqual([
+      'name=net ifname=eth0 ctr=ctr has=1',
+      'pod=web',
+      'subnet=10.1.0.0/16',
+      'prev+route={"cniVersion":"1.1.0","ips":[{"address":"10.1.0.5/16"}],"routes":[{"dst":"10.99.0.0/16"}]}',
+      'ok=1',
+    ]);
+  });
+
+  it('works without prevResult and arguments', () => {
+    expect(call('request', '{"name":"n","ipam":{"subnet":"x"}}', '-', '').split('\n')).toEqual([
+      'name=n ifname=eth0 ctr=ctr has=1',
+      'pod=none',
+      'subnet=none ipamErr=config.ipam.subnet is not a valid CIDR: "x"',
+      'prev=none',
+      'ok=1',
+    ]);
+  });
+
+  it('answers code 7 for a bad config or prevResult', () => {
+    expect(call('request', '{"name":1}', '-', '')).toBe('ERR 7 config.name must be a string, got number');
+    expect(call('request', 'nope', '-', '')).toBe("ERR 7 invalid network configuration JSON: unexpected character 'o' in literal 'null' at offset 1");
+    expect(call('request', conf, '{"ips":{}}', '')).toBe('ERR 7 prevResult.ips must be an array, got object');
+  });
+});
+
 describe('errors', () => {
   it('numbers codes as libcni and formats errors', () => {
     expect(call('errors').split('\n')).toEqual([
