@@ -89,6 +89,12 @@ export class Audit {
     this.#sink('warn', this.#fields({ outcome: 'refused', ...sanitizeFields(details) }), `plugin "${this.id.plugin}" refused: ${message}`);
   }
 
+  /** One line at the end of the instance's life: how many calls, how many denied (debug). */
+  summary(extra: Record<string, unknown> = {}): void {
+    if (!this.debug) return;
+    this.#sink('debug', this.#fields({ outcome: 'summary', calls: this.calls, denials: this.denials, ...extra }), `plugin "${this.id.plugin}": ${this.calls} host calls, ${this.denials} denied`);
+  }
+
   /**
    * Run one host call: `body` does the work (checks included). Logs it at debug with its
    * arguments, outcome and duration, and a permission denial at warn. Errors are rethrown.

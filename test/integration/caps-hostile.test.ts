@@ -196,7 +196,7 @@ describe('a plugin using exactly its grant', () => {
     const l = node.ipJson<Record<string, unknown>[]>('-d', 'link', 'show', 'cni-ok0')[0]!;
     expect(l.ifalias).toBe('cni-wasm plugin=grant-user net=net1');
     expect(node.run('cat', ['/proc/sys/net/ipv4/ip_forward']).trim()).toBe('1');
-    const calls = lines.filter((x) => x.level === 'debug').map((x) => [x.fields.call, x.fields.outcome]);
+    const calls = lines.filter((x) => x.level === 'debug' && x.fields.call !== undefined).map((x) => [x.fields.call, x.fields.outcome]);
     expect(calls).toEqual([
       ['netlink.create-bridge', 'ok'],
       ['sysctl.set', 'ok'],

@@ -213,6 +213,7 @@ export class HostState {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.audit.summary();
     for (const s of this.#sockets.values()) s.close();
     this.#sockets.clear();
     for (const fn of this.#cleanups.reverse()) {
