@@ -5,7 +5,7 @@
 // The host API turns it into the WIT error `permission-denied` and the audit log writes
 // it at warn. Nothing here touches the kernel: callers look links up and pass the facts.
 import type { LinkKind, ResolvedCapabilities } from './manifest.ts';
-import { type Attachment, type MarkOwner, attachmentMark, isReservedAlias, networkMark, parseMark } from './marks.ts';
+import { type Attachment, type MarkOwner, attachmentMark, networkMark, parseMark } from './marks.ts';
 import { globMatch, keyMatchParts, normalizeRoot, pathWithin } from './pattern.ts';
 import { formatSysctlKey, parseSysctlKey } from '../sys/sysctl.ts';
 
@@ -168,6 +168,3 @@ export class Enforcer {
     if (!this.caps.ipam) throw new PermissionDenied('ipam', `may not ${what}`);
   }
 }
-
-/** Aliases reserved for marks: the host API refuses to write them for a plugin. */
-export { isReservedAlias };

@@ -10,7 +10,7 @@ import { Enforcer, PermissionDenied, isPermissionDenied } from '../../caps/enfor
 import type { Attachment } from '../../caps/marks.ts';
 import type { ResolvedCapabilities } from '../../caps/manifest.ts';
 import type { Limits } from '../limits.ts';
-import { SysError, isSysError } from '../../sys/errors.ts';
+import { isSysError } from '../../sys/errors.ts';
 import { type NetnsHandle, hostNetns, isNetnsError, openNetns } from '../../sys/netns.ts';
 import { NetlinkSocket } from '../../sys/netlink/socket.ts';
 import { type HostError, type Netns, WitResultError } from '../generated/abi.ts';
@@ -226,4 +226,3 @@ export class HostState {
   }
 }
 
-export { SysError };
