@@ -216,7 +216,7 @@ class AsGen {
           lines.push(`    ${dst}(ptr, 0);`);
           lines.push('  } else {');
           lines.push(`    ${dst}(ptr, 1);`);
-          lines.push(`    ${this.store(t.inner, at('ptr', po), isRef(t.inner) ? 'v!' : 'v!.value')}`);
+          lines.push(`    ${this.store(t.inner, at('ptr', po), isRef(t.inner) ? 'v' : 'v.value')}`);
           lines.push('  }');
         } else if (t.kind === 'result') {
           lines.push('  if (v.isOk) {');
@@ -394,7 +394,7 @@ class AsGen {
     if (u.kind === 'option') {
       out.push(`${ind}if (${x} !== null) {`);
       out.push(`${ind}  ${slots[0]} = 1;`);
-      fill(u.inner, isRef(u.inner) ? `${x}!` : `${x}!.value`, `${ind}  `);
+      fill(u.inner, isRef(u.inner) ? x : `${x}.value`, `${ind}  `);
       out.push(`${ind}}`);
     } else if (u.kind === 'result') {
       out.push(`${ind}if (${x}.isOk) {`);

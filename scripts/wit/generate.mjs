@@ -16,13 +16,23 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const WIT_PATH = 'wit/plugin.wit';
 export const WORLD = 'plugin';
 
+/**
+ * Generates the host glue and the AS bindings of any world (the project's or a test's);
+ * returns { host: content, as: { fileName: content } }.
+ */
+export function generateWorld(witSource, { world, witPath }) {
+  return {
+    host: generateHost(parseWit(witSource), { witPath, world }),
+    as: generateAs(parseWit(witSource), { witPath, world }),
+  };
+}
+
 /** Generates every output from WIT source; returns { relativePath: content }. */
 export function generateAll(witSource = readFileSync(join(ROOT, WIT_PATH), 'utf8')) {
   const files = {};
-  files['host/runtime/generated/abi.ts'] = generateHost(parseWit(witSource), { witPath: WIT_PATH, world: WORLD });
-  for (const [name, content] of Object.entries(generateAs(parseWit(witSource), { witPath: WIT_PATH, world: WORLD }))) {
-    files[`plugins-as/sdk/generated/${name}`] = content;
-  }
+  const { host, as } = generateWorld(witSource, { world: WORLD, witPath: WIT_PATH });
+  files['host/runtime/generated/abi.ts'] = host;
+  for (const [name, content] of Object.entries(as)) files[`plugins-as/sdk/generated/${name}`] = content;
   return files;
 }
 

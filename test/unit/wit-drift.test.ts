@@ -3,14 +3,22 @@
 // fails here. Also: the parser is strict, and the generated core signatures agree
 // with the ones jco derives from the same WIT.
 
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { componentEmbed } from '@bytecodealliance/jco';
-import { generateAll, ROOT, WIT_PATH, WORLD } from '../../scripts/wit/generate.mjs';
+import { transform } from 'esbuild';
+import { generateAll, generateWorld, ROOT, WIT_PATH, WORLD } from '../../scripts/wit/generate.mjs';
+import { renameExports } from '../../scripts/wit/rename-exports.mjs';
 import { parseWit, WitError } from '../../scripts/wit/parser.mjs';
 import { coreSignatures } from '../../scripts/wit/core-signatures.mjs';
-import { EXPORT_SIGNATURES, IMPORT_SIGNATURES } from '../../host/runtime/generated/abi.ts';
+import { EXPORT_SIGNATURES, IMPORT_SIGNATURES, type GuestMemory } from '../../host/runtime/generated/abi.ts';
+
+const execFileAsync = promisify(execFile);
 
 const witSource = readFileSync(join(ROOT, WIT_PATH), 'utf8');
 
@@ -124,5 +132,113 @@ world w { export i; }`);
     const w = parseWit(witSource);
     expect(w.package).toMatchObject({ namespace: 'cni', name: 'plugin', version: '0.1.0' });
     expect(w.worlds.map((x) => x.name)).toEqual(['plugin']);
+  });
+});
+
+describe('generator features the project WIT does not use yet (test/fixtures/abi/synthetic.wit)', () => {
+  // Generated host glue must typecheck under the project's strict settings, and both sides
+  // must agree at run time: flags, aliases, payload-less cases, option<enum>, s8/s16/s32,
+  // char, tuples, nested results, exactly 16 flat params, flat results, bare `result`.
+  let dir = '';
+  let glue: {
+    buildImports: (host: unknown, mem: GuestMemory) => WebAssembly.Imports;
+    bindEx: (exports: WebAssembly.Exports, mem: GuestMemory) => {
+      run(a: number, p: { read: boolean; write: boolean; exec: boolean }): number;
+      echo(a: string): string;
+      ping(): void;
+    };
+    WitResultError: new (payload: unknown) => Error;
+  };
+  let wasm: Uint8Array<ArrayBuffer>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cniw-synthetic-'));
+    const fixtures = join(ROOT, 'test/fixtures/abi');
+    const { host, as } = generateWorld(readFileSync(join(fixtures, 'synthetic.wit'), 'utf8'), { world: 'w', witPath: 'synthetic.wit' });
+    writeFileSync(join(dir, 'abi.ts'), host);
+    mkdirSync(join(dir, 'as'));
+    for (const [name, content] of Object.entries(as)) writeFileSync(join(dir, 'as', name), content);
+    copyFileSync(join(fixtures, 'synthetic-driver.ts'), join(dir, 'driver.ts'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { ...tsconfig.compilerOptions, types: [], typeRoots: [join(ROOT, 'node_modules/@types')], lib: ['ES2022', 'DOM'] },
+      files: ['abi.ts'],
+    }));
+    const [, , js] = await Promise.all([
+      execFileAsync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(dir, 'tsconfig.json')], { cwd: dir }),
+      execFileAsync(process.execPath, [
+        join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), 'driver.ts', '--runtime', 'stub',
+        '--use', 'abort=as/bindings/cniwAbort', '--outFile', 'driver.wasm',
+      ], { cwd: dir }),
+      transform(host, { loader: 'ts', format: 'esm' }),
+    ]);
+    writeFileSync(join(dir, 'abi.mjs'), js.code);
+    glue = (await import(pathToFileURL(join(dir, 'abi.mjs')).href)) as typeof glue;
+    const names = JSON.parse(as['export-names.json'] ?? '{}') as Record<string, string>;
+    wasm = renameExports(readFileSync(join(dir, 'driver.wasm')), names).wasm;
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips through both generated sides', () => {
+    const calls: unknown[][] = [];
+    type Perms = { read: boolean; write: boolean; exec: boolean };
+    type Thing = { n: string; p: Perms; r: { tag: string; val: unknown }[] };
+    const api = {
+      count: (s: string) => s.length,
+      neg: (x: number) => -x | 0,
+      flag: () => true,
+      permsOf: (p: Perms) => ({ read: !p.read, write: !p.write, exec: true }),
+      colorOf: (c: string) => c,
+      shapeOf: (s: { tag: string; val?: number }) => (s.tag === 'circle' ? { tag: 'square', val: (s.val ?? 0) * 2 } : s),
+      thingOf: (t: Thing) => ({ ...t, n: `${t.n}!`, p: { ...t.p, read: true }, r: [...t.r].reverse() }),
+      nothing: () => {},
+      bare: () => { throw new glue.WitResultError(undefined); },
+      ch: (c: string) => (c === 'A' ? undefined : c),
+    };
+    const recorded = new Proxy(api, {
+      get: (target, prop) => (...args: unknown[]) => {
+        calls.push([prop, ...structuredClone(args)]);
+        return (Reflect.get(target, prop) as (...a: unknown[]) => unknown)(...args);
+      },
+    });
+    const mem: GuestMemory = { maxLiftBytes: 1 << 16 };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), glue.buildImports({ api: recorded }, mem));
+    const ex = glue.bindEx(instance.exports, mem);
+    expect(ex.run(4294967295, { read: true, write: false, exec: true })).toBe(4294967292);
+    expect(ex.ping()).toBeUndefined();
+    expect(ex.echo('é: ')).toBe(
+      'é: count=5 neg=-2147483648,-5 flag=1 perms=101 color=2 shape=square:6,none' +
+      ' thing=thing ✓!|101|square:4294967295|1|-32768|-128|-1|129408|255,ü|2,err bad,ok 7 bare=err ch=1114111,none',
+    );
+    expect(calls).toStrictEqual([
+      ['count', 'héllo'],
+      ['neg', -2147483648],
+      ['neg', 5],
+      ['flag'],
+      ['permsOf', { read: false, write: true, exec: false }],
+      ['colorOf', 'blue'],
+      ['shapeOf', { tag: 'circle', val: 3 }],
+      ['shapeOf', { tag: 'none' }],
+      ['thingOf', {
+        n: 'thing ✓', p: { read: false, write: false, exec: true }, s: { tag: 'square', val: 4294967295 }, c: 'green',
+        x: -32768, y: -128, z: -1, ch: '🦀', t: [255, 'ü'], r: [{ tag: 'ok', val: 7 }, { tag: 'err', val: 'bad' }],
+      }],
+      ['nothing'],
+      ['bare'],
+      ['ch', '\u{10FFFF}'],
+      ['ch', 'A'],
+    ]);
+  });
+
+  it('thing-of has exactly MAX_FLAT_PARAMS (16) flat params and a retptr', () => {
+    const sigs = new WebAssembly.Module(wasm);
+    const imp = WebAssembly.Module.imports(sigs).map((i) => `${i.module} ${i.name}`);
+    expect(imp).toContain('t:syn/api@0.1.0 thing-of');
+    const { host } = generateWorld(readFileSync(join(ROOT, 'test/fixtures/abi/synthetic.wit'), 'utf8'), { world: 'w', witPath: 'synthetic.wit' });
+    expect(host).toContain(`{ module: 't:syn/api@0.1.0', name: 'thing-of', params: [${Array(17).fill("'i32'").join(', ')}], results: [] }`);
   });
 });

@@ -432,7 +432,7 @@ export namespace netlink {
     let __f5: i32 = 0;
     if (__x6 !== null) {
       __f4 = 1;
-      __f5 = <i32>__x6!.value;
+      __f5 = <i32>__x6.value;
     }
     const __x10 = __r3.mac;
     let __f7: i32 = 0;
@@ -440,7 +440,7 @@ export namespace netlink {
     let __f9: i32 = 0;
     if (__x10 !== null) {
       __f7 = 1;
-      const __s11 = __x10!;
+      const __s11 = __x10;
       const __n12 = utf8Length(__s11);
       const __p13 = lowerUtf8(__s11, __n12);
       __f8 = <i32>__p13;
@@ -460,7 +460,7 @@ export namespace netlink {
     let __f3: i32 = 0;
     if (__x4 !== null) {
       __f1 = 1;
-      const __s5 = __x4!;
+      const __s5 = __x4;
       const __n6 = utf8Length(__s5);
       const __p7 = lowerUtf8(__s5, __n6);
       __f2 = <i32>__p7;
@@ -474,7 +474,7 @@ export namespace netlink {
     let __f12: i32 = 0;
     if (__x13 !== null) {
       __f11 = 1;
-      __f12 = <i32>__x13!.value;
+      __f12 = <i32>__x13.value;
     }
     const __x17 = __r0.containerMac;
     let __f14: i32 = 0;
@@ -482,7 +482,7 @@ export namespace netlink {
     let __f16: i32 = 0;
     if (__x17 !== null) {
       __f14 = 1;
-      const __s18 = __x17!;
+      const __s18 = __x17;
       const __n19 = utf8Length(__s18);
       const __p20 = lowerUtf8(__s18, __n19);
       __f15 = <i32>__p20;
@@ -552,7 +552,7 @@ export namespace netlink {
     let __f2: i32 = 0;
     if (__x3 !== null) {
       __f0 = 1;
-      const __s4 = __x3!;
+      const __s4 = __x3;
       const __n5 = utf8Length(__s4);
       const __p6 = lowerUtf8(__s4, __n5);
       __f1 = <i32>__p6;
@@ -593,7 +593,7 @@ export namespace netlink {
     let __f1: i32 = 0;
     if (__x2 !== null) {
       __f0 = 1;
-      __f1 = <i32>__x2!.value;
+      __f1 = <i32>__x2.value;
     }
     __import_netlink_list_routes(<i32>ns, <i32>family, __f0, __f1, <i32>RET_AREA);
     freePending();
@@ -639,7 +639,7 @@ export namespace netlink {
     let __f2: i32 = 0;
     if (__x3 !== null) {
       __f0 = 1;
-      const __s4 = __x3!;
+      const __s4 = __x3;
       const __n5 = utf8Length(__s4);
       const __p6 = lowerUtf8(__s4, __n5);
       __f1 = <i32>__p6;
@@ -664,7 +664,7 @@ export namespace netlink {
     let __f9: i32 = 0;
     if (__x10 !== null) {
       __f7 = 1;
-      const __s11 = __x10!;
+      const __s11 = __x10;
       const __n12 = utf8Length(__s11);
       const __p13 = lowerUtf8(__s11, __n12);
       __f8 = <i32>__p13;
@@ -689,7 +689,7 @@ export namespace netlink {
     let __f9: i32 = 0;
     if (__x10 !== null) {
       __f7 = 1;
-      const __s11 = __x10!;
+      const __s11 = __x10;
       const __n12 = utf8Length(__s11);
       const __p13 = lowerUtf8(__s11, __n12);
       __f8 = <i32>__p13;
@@ -789,7 +789,7 @@ export namespace store {
     let __f2: i32 = 0;
     if (__x3 !== null) {
       __f0 = 1;
-      const __s4 = __x3!;
+      const __s4 = __x3;
       const __n5 = utf8Length(__s4);
       const __p6 = lowerUtf8(__s4, __n5);
       __f1 = <i32>__p6;
@@ -1152,7 +1152,7 @@ export function storeOptionString(ptr: usize, v: string | null): void {
     st8(ptr, 0);
   } else {
     st8(ptr, 1);
-    storeString(ptr + 4, v!);
+    storeString(ptr + 4, v);
   }
 }
 
@@ -1161,7 +1161,7 @@ export function storeOptionU8(ptr: usize, v: Some<u8> | null): void {
     st8(ptr, 0);
   } else {
     st8(ptr, 1);
-    st8(ptr + 1, v!.value);
+    st8(ptr + 1, v.value);
   }
 }
 
@@ -1170,7 +1170,7 @@ export function storeOptionU32(ptr: usize, v: Some<u32> | null): void {
     st8(ptr, 0);
   } else {
     st8(ptr, 1);
-    st32(ptr + 4, v!.value);
+    st32(ptr + 4, v.value);
   }
 }
 
@@ -1179,7 +1179,7 @@ export function storeOptionBool(ptr: usize, v: Some<bool> | null): void {
     st8(ptr, 0);
   } else {
     st8(ptr, 1);
-    stBool(ptr + 1, v!.value);
+    stBool(ptr + 1, v.value);
   }
 }
 
@@ -1196,7 +1196,7 @@ export function storeOptionRouteScope(ptr: usize, v: Some<RouteScope> | null): v
     st8(ptr, 0);
   } else {
     st8(ptr, 1);
-    st8(ptr + 1, <u8>v!.value);
+    st8(ptr + 1, <u8>v.value);
   }
 }
 
