@@ -97,11 +97,15 @@ function at(p, off) {
 }
 
 class Helpers {
-  constructor() { this.names = new Set(); this.queue = []; this.out = []; }
+  constructor() { this.names = new Map(); this.queue = []; this.out = []; }
   need(kind, t, gen) {
     const name = `${kind}${typeKey(t)}`;
-    if (!this.names.has(name)) {
-      this.names.add(name);
+    const seen = this.names.get(name);
+    if (seen !== undefined && seen !== witName(t)) {
+      throw new Error(`helper name ${name} would serve both ${seen} and ${witName(t)}; rename one of the WIT types`);
+    }
+    if (seen === undefined) {
+      this.names.set(name, witName(t));
       this.queue.push(() => this.out.push(gen(name)));
     }
     return name;

@@ -128,6 +128,11 @@ world w { export i; }`);
     expect(w.interfaces[0]?.types.map((t) => `${t.kind}:${t.name}`)).toEqual(['flags:perms', 'alias:name', 'record:record']);
   });
 
+  it('the generators refuse WIT names whose generated helpers would collide', () => {
+    const src = 'package a:b@0.1.0;\ninterface i {\n  record list-u8 { a: u8 }\n  f: func() -> tuple<list-u8, list<u8>>;\n}\nworld w { import i; }';
+    expect(() => generateWorld(src, { world: 'w', witPath: 'x.wit' })).toThrow(/would serve both list-u8 and list<u8>/);
+  });
+
   it('parses the project WIT', () => {
     const w = parseWit(witSource);
     expect(w.package).toMatchObject({ namespace: 'cni', name: 'plugin', version: '0.1.0' });
