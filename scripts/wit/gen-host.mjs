@@ -277,6 +277,7 @@ class HostGen {
       } else if (d.kind === 'record') {
         const offs = fieldOffsets(t);
         if (t.kind === 'tuple') lines.push(`  if (!Array.isArray(v) || v.length !== ${d.fields.length}) throw cx.badValue(v, '${witName(t)}');`);
+        else lines.push(`  if (typeof v !== 'object' || v === null) throw cx.badValue(v, '${witName(t)}');`);
         d.fields.forEach((f, i) => {
           const fv = t.kind === 'tuple' ? `v[${i}]` : `v.${camel(f.name)}`;
           lines.push(`  ${this.store(f.type, at('ptr', offs[i]), fv)}`);
@@ -292,6 +293,7 @@ class HostGen {
           lines.push(`    ${this.store(d.cases[1].type, at('ptr', po), 'v')}`);
           lines.push('  }');
         } else {
+          lines.push(`  if (typeof v !== 'object' || v === null) throw cx.badValue(v, '${witName(t)}');`);
           lines.push('  switch (v.tag) {');
           d.cases.forEach((c, i) => {
             const tag = t.kind === 'result' ? (i === 0 ? 'ok' : 'err') : c.name;

@@ -540,6 +540,26 @@ describe('hostile guest -> host calls trap with AbiTrap and never reach the host
     expect(s).toBe('host:ok=1');
   });
 
+  it('a host answer that does not fit the WIT type is a TypeError naming the function (a host bug, not AbiTrap)', () => {
+    const host = fakeHost([]);
+    const g = (answer: unknown) => {
+      const mem: GuestMemory = { maxLiftBytes: 1 << 20 };
+      const h: HostImports = {
+        ...host,
+        netlink: { ...host.netlink, getLink: () => answer as LinkInfo },
+        sysctl: { ...host.sysctl, get: () => answer as string },
+      };
+      const instance = new WebAssembly.Instance(module, buildImports(h, mem));
+      mem.memory = instance.exports['memory'] as WebAssembly.Memory;
+      mem.realloc = instance.exports['cabi_realloc'] as Fn;
+      return (name: string) => instance.exports[name] as Fn;
+    };
+    expect(() => g({ ...hostLink('x'), up: 'yes' })('get_link')(0, 16, 2, 1024)).toThrow(/^netlink\.get-link: host value "yes" is not a valid bool$/);
+    expect(() => g(null)('get_link')(0, 16, 2, 1024)).toThrow(/netlink\.get-link: host value null is not a valid link-info/);
+    expect(() => g({ ...hostLink('x'), mtu: -1 })('get_link')(0, 16, 2, 1024)).toThrow(/host value -1 is not a valid u32/);
+    expect(() => g(42)('sysctl_get')(0, 16, 2, 1024)).toThrow(TypeError);
+  });
+
   it('an import called before bindHandler attached the memory traps', () => {
     const mem: GuestMemory = { maxLiftBytes: 1000 };
     const calls: Call[] = [];

@@ -1122,6 +1122,7 @@ function liftNetns(cx: Cx, disc: number): Netns {
 }
 
 function storeResultLinkInfoHostError(cx: Cx, ptr: number, v: WitResult<LinkInfo, HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<link-info, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1136,6 +1137,7 @@ function storeResultLinkInfoHostError(cx: Cx, ptr: number, v: WitResult<LinkInfo
 }
 
 function storeResultListLinkInfoHostError(cx: Cx, ptr: number, v: WitResult<LinkInfo[], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<list<link-info>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1168,6 +1170,7 @@ function liftFlatVethOptions(cx: Cx, f0: number, f1: number, f2: number, f3: num
 }
 
 function storeResultTupleLinkInfoLinkInfoHostError(cx: Cx, ptr: number, v: WitResult<[LinkInfo, LinkInfo], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<tuple<link-info, link-info>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1214,6 +1217,7 @@ function loadLinkChange(cx: Cx, ptr: number): LinkChange {
 }
 
 function storeResultUnitHostError(cx: Cx, ptr: number, v: WitResult<undefined, HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<_, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1249,6 +1253,7 @@ function liftIpFamily(cx: Cx, disc: number): IpFamily {
 }
 
 function storeResultListAddressHostError(cx: Cx, ptr: number, v: WitResult<Address[], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<list<address>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1285,6 +1290,7 @@ function liftFlatOptionU32(cx: Cx, f0: number, f1: number): number | undefined {
 }
 
 function storeResultListRouteHostError(cx: Cx, ptr: number, v: WitResult<Route[], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<list<route>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1307,6 +1313,7 @@ function liftFlatNeighbour(cx: Cx, f0: number, f1: number, f2: number, f3: numbe
 }
 
 function storeResultListNeighbourHostError(cx: Cx, ptr: number, v: WitResult<Neighbour[], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<list<neighbour>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1329,6 +1336,7 @@ function liftFlatFdbEntry(cx: Cx, f0: number, f1: number, f2: number, f3: number
 }
 
 function storeResultListFdbEntryHostError(cx: Cx, ptr: number, v: WitResult<FdbEntry[], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<list<fdb-entry>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1352,6 +1360,7 @@ function liftFlatVlanEntry(cx: Cx, f0: number, f1: number, f2: number, f3: numbe
 }
 
 function storeResultStringHostError(cx: Cx, ptr: number, v: WitResult<string, HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<string, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1373,6 +1382,7 @@ function liftListString(cx: Cx, ptr: number, len: number): string[] {
 }
 
 function storeResultBoolHostError(cx: Cx, ptr: number, v: WitResult<boolean, HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<bool, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1387,6 +1397,7 @@ function storeResultBoolHostError(cx: Cx, ptr: number, v: WitResult<boolean, Hos
 }
 
 function storeResultOptionStringHostError(cx: Cx, ptr: number, v: WitResult<string | undefined, HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<option<string>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1401,6 +1412,7 @@ function storeResultOptionStringHostError(cx: Cx, ptr: number, v: WitResult<stri
 }
 
 function storeResultListStringHostError(cx: Cx, ptr: number, v: WitResult<string[], HostError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<list<string>, host-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1415,6 +1427,7 @@ function storeResultListStringHostError(cx: Cx, ptr: number, v: WitResult<string
 }
 
 function storeResultStringCniError(cx: Cx, ptr: number, v: WitResult<string, CniError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<string, cni-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1429,6 +1442,7 @@ function storeResultStringCniError(cx: Cx, ptr: number, v: WitResult<string, Cni
 }
 
 function storeResultUnitCniError(cx: Cx, ptr: number, v: WitResult<undefined, CniError>): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'result<_, cni-error>');
   switch (v.tag) {
     case 'ok':
       cx.setU8(ptr, 0);
@@ -1473,6 +1487,7 @@ function loadResultUnitCniError(cx: Cx, ptr: number): WitResult<undefined, CniEr
 }
 
 function storeLinkInfo(cx: Cx, ptr: number, v: LinkInfo): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'link-info');
   cx.setU32(ptr, v.index);
   cx.storeString(ptr + 4, v.name);
   cx.storeString(ptr + 12, v.kind);
@@ -1485,6 +1500,7 @@ function storeLinkInfo(cx: Cx, ptr: number, v: LinkInfo): void {
 }
 
 function storeHostError(cx: Cx, ptr: number, v: HostError): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'host-error');
   switch (v.tag) {
     case 'not-found':
       cx.setU8(ptr, 0);
@@ -1611,6 +1627,7 @@ function storeListString(cx: Cx, ptr: number, v: string[]): void {
 }
 
 function storeCniError(cx: Cx, ptr: number, v: CniError): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'cni-error');
   cx.setU32(ptr, v.code);
   cx.storeString(ptr + 4, v.msg);
   cx.storeString(ptr + 12, v.details);
@@ -1696,6 +1713,7 @@ function storeTupleStringString(cx: Cx, ptr: number, v: [string, string]): void 
 }
 
 function storeAddress(cx: Cx, ptr: number, v: Address): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'address');
   cx.storeString(ptr, v.link);
   cx.storeString(ptr + 8, v.cidr);
   cx.setBool(ptr + 16, v.nodad);
@@ -1708,6 +1726,7 @@ function liftRouteScope(cx: Cx, disc: number): RouteScope {
 }
 
 function storeRoute(cx: Cx, ptr: number, v: Route): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'route');
   cx.storeString(ptr, v.dst);
   storeOptionString(cx, ptr + 8, v.gw);
   storeOptionString(cx, ptr + 20, v.dev);
@@ -1720,12 +1739,14 @@ function storeRoute(cx: Cx, ptr: number, v: Route): void {
 }
 
 function storeNeighbour(cx: Cx, ptr: number, v: Neighbour): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'neighbour');
   cx.storeString(ptr, v.link);
   cx.storeString(ptr + 8, v.ip);
   cx.storeString(ptr + 16, v.mac);
 }
 
 function storeFdbEntry(cx: Cx, ptr: number, v: FdbEntry): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'fdb-entry');
   cx.storeString(ptr, v.link);
   cx.storeString(ptr + 8, v.mac);
   storeOptionString(cx, ptr + 16, v.dst);
