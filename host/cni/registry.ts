@@ -61,7 +61,7 @@ export async function findPlugin(type: string, dirs: string[]): Promise<Plugin> 
     );
   }
   // The runtime registers itself when first needed: nothing of it loads for VERSION or early errors.
-  if (!wasmLoader) await import('../runtime/register.ts');
+  if (!wasmLoader) wasmLoader = (await import('../runtime/register.ts')).wasmLoader;
   if (!wasmLoader) {
     throw new CniError(ErrorCode.PluginNotAvailable, `found ${path} but this build has no wasm runtime`, 'rebuild cni-wasm with the runtime (npm run build)');
   }

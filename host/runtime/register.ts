@@ -72,4 +72,10 @@ export function defaultHooks(env: Env = process.env): LoaderHooks<Authorization>
   return hooks;
 }
 
-setWasmLoader(createWasmLoader(defaultHooks()));
+/**
+ * The loader, exported rather than only registered: when the runtime is bundled as its own
+ * lazily required file, this module's copy of registry.ts is not the caller's, so
+ * findPlugin takes the loader from here.
+ */
+export const wasmLoader = createWasmLoader(defaultHooks());
+setWasmLoader(wasmLoader);
