@@ -33,6 +33,7 @@ export async function buildPlugins({ outDir = path.join(REPO_ROOT, 'dist', 'plug
         `plugin ${name}: ${where} ${kib(r.componentSize)} (core ${kib(r.coreSize)}) in ${t.total} ms ` +
           `(asc ${t.asc} ms, rename+manifest ${t.rename} ms, componentize ${t.componentize} ms)`,
       );
+      if (r.diagnostics) log(r.diagnostics);
     }
   }
   return results;

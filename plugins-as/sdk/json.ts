@@ -698,7 +698,7 @@ export function writeString(out: StrBuf, s: string): void {
   let run = 0; // start of the pending unescaped run
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    let esc: string | null = null;
+    let esc = "";
     if (c < 0x20 || c == 0x22 || c == 0x5c || c == 0x3c || c == 0x3e || c == 0x26 || c == 0x2028 || c == 0x2029) {
       switch (c) {
         case 0x22: esc = "\\\""; break;
@@ -723,7 +723,7 @@ export function writeString(out: StrBuf, s: string): void {
       continue;
     }
     out.addSlice(s, run, i);
-    out.add(esc!);
+    out.add(esc);
     run = i + 1;
   }
   out.addSlice(s, run, n);

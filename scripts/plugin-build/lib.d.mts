@@ -35,6 +35,8 @@ export interface BuildResult {
   coreSize: number;
   componentSize: number;
   timings: { total: number; asc?: number; rename?: number; componentize?: number };
+  /** asc's warnings and infos of a successful build ("" when clean; absent when skipped). */
+  diagnostics?: string;
 }
 
 export declare class PluginBuildError extends Error {}

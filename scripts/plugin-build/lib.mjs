@@ -259,7 +259,8 @@ const ms = (t0) => Math.round(performance.now() - t0);
  *   renameScript, force (ignore the stamp), stampFile (default <outFile>.stamp.json;
  *   null disables skipping).
  * Returns { name, outFile, skipped, hash, coreSize, componentSize, timings: { total, asc, rename,
- *   componentize } }. Throws PluginBuildError with a message naming the plugin.
+ *   componentize }, diagnostics (asc's warnings, "" when clean; absent when skipped) }.
+ * Throws PluginBuildError with a message naming the plugin.
  */
 export async function buildPlugin(dir, outFile, opts = {}) {
   const t0 = performance.now();
@@ -294,8 +295,9 @@ export async function buildPlugin(dir, outFile, opts = {}) {
 
   const tAsc = performance.now();
   let core;
+  let diagnostics;
   try {
-    ({ binary: core } = await compileAssemblyScript({ ...o, baseDir, entries, use }));
+    ({ binary: core, diagnostics } = await compileAssemblyScript({ ...o, baseDir, entries, use }));
   } catch (e) {
     const hint = /cniwAbort' not found/.test(e.message)
       ? `\nhint: the entry file must use the SDK: import from "../sdk" and \`export * from "../sdk/generated/exports"\``
@@ -344,6 +346,7 @@ export async function buildPlugin(dir, outFile, opts = {}) {
     coreSize: core.length,
     componentSize: component.length,
     timings: { total: ms(t0), asc: ascMs, rename: renameMs, componentize: compMs },
+    diagnostics,
   };
 }
 

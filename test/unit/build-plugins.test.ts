@@ -50,6 +50,7 @@ describe('the null plugin', () => {
   it('builds into a component', () => {
     expect(built.skipped).toBe(false);
     expect(built.componentSize).toBe(component.length);
+    expect(built.diagnostics).toBe(''); // the SDK compiles without warnings
     // magic, version 0x0d, layer 1: a component, not a core module
     expect([...component.subarray(0, 8)]).toEqual([...COMPONENT_PREAMBLE]);
   });
