@@ -2,7 +2,7 @@
 // namespace with a throwaway container namespace, running each runtime fixture as
 // `<type>.wasm` from CNI_WASM_PLUGIN_DIR: the answer on stdout, the exit code, the time it
 // took, and both namespaces unchanged afterwards.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,17 @@ describe('hostile plugins through the binary', () => {
     expectError(run('core-only'), 100, /^plugin "core-only": refused: it is a core WebAssembly module, not a component$/);
     expectError(run('second-module'), 100, /^plugin "second-module": refused: core module #1 is a second user module/);
     expectError(run('wasi-adapter'), 100, /^plugin "wasi-adapter": refused: core module #1 imports "wasi_snapshot_preview1"\."fd_write"/);
+  });
+
+  it('a log flood is cut at maxLogBytes for the invocation, with one warning, and the plugin still answers', () => {
+    const logFile = join(tmp, 'flood.log');
+    const a = run('log-flood', 'ADD', {}, { CNI_LOG_LEVEL: 'debug', CNI_LOG_FILE: logFile, CNI_WASM_LIMITS: JSON.stringify({ maxLogBytes: 4500 }) });
+    expect(a.status, a.stdout + a.stderr).toBe(0);
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const fromPlugin = lines.filter((l) => l.source === 'plugin');
+    expect(fromPlugin.length).toBe(4);
+    expect(fromPlugin.every((l) => l.msg === 'x'.repeat(1000))).toBe(true);
+    expect(lines.filter((l) => /reached its log limit \(maxLogBytes 4500\)/.test(String(l.msg))).length).toBe(1);
   });
 
   it('the policy decides the limits: a per-plugin callTimeoutMs applies without CNI_WASM_LIMITS', () => {

@@ -50,4 +50,21 @@ describe('withBudget', () => {
     expect(performance.now() - t).toBeLessThan(2000);
     expect((globalThis as Record<string, unknown>)['__cniWasmBudgetCall']).toBeUndefined();
   });
+
+  it('a stop inside host code skips its finally blocks: why HostBinding.abort exists', () => {
+    // A host call that switched namespaces and restores in `finally` would stay switched:
+    // the host API must repair such state in abort(), which the loader calls after a timeout.
+    let restored = false;
+    const hostCall = (): void => {
+      try {
+        for (;;) {
+          /* a host call that does not return in time */
+        }
+      } finally {
+        restored = true;
+      }
+    };
+    expect(() => withBudget(50, hostCall)).toThrow(BudgetExceeded);
+    expect(restored).toBe(false);
+  });
 });
