@@ -100,13 +100,32 @@ export class ByteReader {
   /** A length-prefixed UTF-8 name. */
   name(): string {
     const at = this.pos;
-    const raw = this.take(this.u32());
-    try {
-      return utf8.decode(raw);
-    } catch {
-      return this.fail('name is not valid UTF-8', at);
+    const n = this.u32();
+    if (n > this.end - this.pos) this.fail(`length ${n} runs past the end of its container`);
+    const start = this.pos;
+    this.pos += n;
+    // Nearly every name is ASCII: building it from the bytes is several times cheaper than a
+    // TextDecoder call or a subarray in cold code (this runs once per process, unoptimised).
+    const b = this.bytes;
+    let s = '';
+    for (let i = start; i < start + n; i++) {
+      const c = b[i] as number;
+      if (c >= 0x80) {
+        try {
+          return utf8.decode(b.subarray(start, start + n));
+        } catch {
+          return this.fail('name is not valid UTF-8', at);
+        }
+      }
+      s += String.fromCharCode(c);
     }
+    return s;
   }
+}
+
+/** A plain Uint8Array view (Node's Buffer overrides subarray with slower JS). */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** One section: id, payload range, and the range of the whole section (id byte to end). */
@@ -119,17 +138,19 @@ export interface SectionSpan {
   end: number;
 }
 
-/** Walk the sections after an 8-byte preamble. */
-export function* sections(bytes: Uint8Array, from = 8): Generator<SectionSpan> {
+/** The sections after an 8-byte preamble. */
+export function sections(bytes: Uint8Array, from = 8): SectionSpan[] {
   const r: ByteReader = new ByteReader(bytes, from);
+  const out: SectionSpan[] = [];
   while (!r.atEnd) {
     const start = r.pos;
     const id = r.u8();
     const size = r.u32();
     const payloadStart = r.pos;
     r.skip(size);
-    yield { id, start, payloadStart, end: r.pos };
+    out.push({ id, start, payloadStart, end: r.pos });
   }
+  return out;
 }
 
 /** Encode an unsigned LEB128 (u32 or a safe-integer u64). */

@@ -2,7 +2,7 @@
 // section walk, the core modules it embeds (also inside nested components), the top-level
 // import and export names, the canonical-ABI options it uses, and custom sections. It does
 // not validate types: it collects what verify.ts needs to accept or refuse a plugin.
-import { ByteReader, WasmFormatError, hasMagic, sections } from './bytes.ts';
+import { ByteReader, WasmFormatError, hasMagic, plainBytes, sections } from './bytes.ts';
 import type { CustomSection } from './core-module.ts';
 
 /** The component binary version wit-component emits (pre-standard 0xd). */
@@ -134,7 +134,7 @@ function canonOpts(r: ByteReader, use: CanonUse): void {
 /** Decode a component's structure. Throws WasmFormatError when it is malformed or not a component. */
 export function readComponent(bytes: Uint8Array): ComponentInfo {
   const info: ComponentInfo = { imports: [], exports: [], modules: [], canon: [], custom: [], nestedComponents: 0 };
-  walk(bytes, 0, 0, info);
+  walk(plainBytes(bytes), 0, 0, info);
   return info;
 }
 

@@ -3,7 +3,7 @@
 // custom sections), and a rewriter that lowers the maximum of every defined memory and
 // table to a cap. Only the sections needed for that are decoded; the others are walked
 // by length and left to V8's validation at compile time.
-import { ByteReader, WasmFormatError, encodeU32, hasMagic, sections, type SectionSpan } from './bytes.ts';
+import { ByteReader, WasmFormatError, encodeU32, hasMagic, plainBytes, sections, type SectionSpan } from './bytes.ts';
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
 export type ExternKind = 'func' | 'table' | 'memory' | 'global' | 'tag';
@@ -125,7 +125,8 @@ function tableType(r: ByteReader): TableDecl {
 }
 
 /** Decode what the host checks. Throws WasmFormatError on malformed input. */
-export function readCoreModule(bytes: Uint8Array): CoreModuleInfo {
+export function readCoreModule(input: Uint8Array): CoreModuleInfo {
+  const bytes = plainBytes(input);
   if (!isCoreModule(bytes)) throw new WasmFormatError('not a core WebAssembly module (bad magic or version)', 0);
   const types: FuncType[] = [];
   const funcTypeIdx: number[] = [];

@@ -31,6 +31,8 @@ describe('bytes', () => {
   });
 
   it('refuses a name that is not UTF-8 or runs past its container', () => {
+    expect(new ByteReader(new Uint8Array([3, 0x61, 0xc3, 0xa4])).name()).toBe('aä');
+    expect(new ByteReader(new Uint8Array([0])).name()).toBe('');
     expect(() => new ByteReader(new Uint8Array([2, 0xc3, 0x28])).name()).toThrow(/UTF-8/);
     expect(() => new ByteReader(new Uint8Array([5, 0x61])).name()).toThrow(/past the end/);
   });
