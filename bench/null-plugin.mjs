@@ -41,6 +41,14 @@ const plugins = join(tmp, 'plugins');
 mkdirSync(plugins);
 const wasm = join(plugins, 'null.wasm');
 writeFileSync(wasm, component);
+// The AssemblyScript null plugin the build makes (plugins-as/null), when present: the SDK's own fixed cost.
+const asNull = join(root, 'dist', 'plugins', 'null.wasm');
+const asPlugins = join(tmp, 'as-plugins');
+const haveAs = existsSync(asNull);
+if (haveAs) {
+  mkdirSync(asPlugins);
+  writeFileSync(join(asPlugins, 'null.wasm'), readFileSync(asNull));
+}
 const policy = join(tmp, 'policy.json');
 writeFileSync(policy, JSON.stringify({ version: 1 }));
 
@@ -76,6 +84,8 @@ const add = [];
 const ver = [];
 const rAdd = [];
 const rVer = [];
+const addAs = [];
+const rAddAs = [];
 for (let i = 0; i < 3; i++) time(['-e', '0'], {});
 for (let i = 0; i < RUNS; i++) {
   const a = time(['-e', '0'], {}).ms;
@@ -86,6 +96,11 @@ for (let i = 0; i < RUNS; i++) {
   ver.push(c);
   rAdd.push(b / a);
   rVer.push(c / a);
+  if (haveAs) {
+    const d = time([bin], { ...addEnv, CNI_WASM_PLUGIN_DIR: asPlugins }, conf).ms;
+    addAs.push(d);
+    rAddAs.push(d / a);
+  }
 }
 
 // ---- 2. time to first call: host/runtime vs jco-transpiled, fresh processes
@@ -170,6 +185,7 @@ const out = {
   ratioAdd: stats(rAdd).median,
   ratioVersion: stats(rVer).median,
   fixedCostMs: stats(add).median - stats(e0).median,
+  ...(haveAs ? { asNullAdd: stats(addAs), ratioAsAdd: stats(rAddAs).median, asFixedCostMs: stats(addAs).median - stats(e0).median } : {}),
   toFirstCall: { direct: { ...phases(direct), wall: stats(wallDirect).median }, jco: { ...phases(jco), wall: stats(wallJco).median } },
   bundleBytes: { direct: readFileSync(join(bundles, 'direct.cjs')).length, jco: readFileSync(join(bundles, 'jco.cjs')).length },
 };
@@ -178,7 +194,8 @@ console.log(`null plugin through dist/cni-wasm.cjs, ${RUNS} alternating runs (ms
 console.log(`node -e 0                                                    ${f(out.nodeE0.median)} ${f(out.nodeE0.p90)} ${f(out.nodeE0.min)}`);
 console.log(`CNI_COMMAND=VERSION                                          ${f(out.version.median)} ${f(out.version.p90)} ${f(out.version.min)}   ratio ${out.ratioVersion.toFixed(3)}`);
 console.log(`CNI_COMMAND=ADD, null.wasm                                   ${f(out.nullAdd.median)} ${f(out.nullAdd.p90)} ${f(out.nullAdd.min)}   ratio ${out.ratioAdd.toFixed(3)}`);
-console.log(`fixed cost of a wasm plugin over node -e 0: ${out.fixedCostMs.toFixed(1)} ms`);
+if (haveAs) console.log(`CNI_COMMAND=ADD, AssemblyScript null (dist/plugins)         ${f(out.asNullAdd.median)} ${f(out.asNullAdd.p90)} ${f(out.asNullAdd.min)}   ratio ${out.ratioAsAdd.toFixed(3)}`);
+console.log(`fixed cost of a wasm plugin over node -e 0: ${out.fixedCostMs.toFixed(1)} ms (WAT null)${haveAs ? `, ${out.asFixedCostMs.toFixed(1)} ms (AssemblyScript null)` : ''}`);
 console.log('');
 console.log(`to the first ADD in a fresh process (medians, ms; "loaded" = process start to code loaded)`);
 for (const [k, v] of Object.entries(out.toFirstCall)) {
