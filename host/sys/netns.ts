@@ -212,6 +212,29 @@ export function withNetns<T>(ns: NetnsHandle, fn: () => SyncResult<T>): SyncResu
   }
 }
 
+/**
+ * Return the main thread to the host namespace if a withNetns window was left open.
+ * V8 skips `finally` blocks when it stops a script that ran out of its time budget, so
+ * a plugin stopped inside a host call can leave the thread switched; whoever stops it
+ * calls this before doing anything else. Aborts if it cannot switch back.
+ */
+export function resetNetns(): void {
+  if (stack.length === 0) return;
+  const where = stack[stack.length - 1]?.path ?? '?';
+  stack.length = 0;
+  const home = hostNetns();
+  try {
+    loadNative().setns(home.fd, CLONE_NEWNET);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    try {
+      writeSync(2, `cni-wasm: FATAL: cannot return from network namespace ${where} to ${home.path}: ${msg}; aborting rather than act in the wrong namespace\n`);
+    } finally {
+      process.abort();
+    }
+  }
+}
+
 function checkSync<T>(r: T): T {
   if (isThenable(r)) {
     // Its continuation would run in whatever namespace is current later: refuse it.

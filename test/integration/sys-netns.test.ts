@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSyn
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { errnoKind, isSysError, SysError } from '../../host/sys/errors.ts';
-import { currentNetns, hostNetns, isNetnsError, NetnsError, type NetnsHandle, openNamedNetns, openNetns, withNetns } from '../../host/sys/netns.ts';
+import { currentNetns, hostNetns, isNetnsError, NetnsError, type NetnsHandle, openNamedNetns, openNetns, resetNetns, withNetns } from '../../host/sys/netns.ts';
+import { Script } from 'node:vm';
 import { listLinks } from '../../host/sys/netlink/links.ts';
 import { NetlinkSocket } from '../../host/sys/netlink/socket.ts';
 import { cleanup, makeNetns, type Netns } from '../harness/netns.ts';
@@ -151,6 +152,27 @@ describe('withNetns', () => {
       return [outer, ...inner, threadNs()];
     });
     expect(seen).toEqual([nsId(ha), nsId(hb), b.path, nsId(ha)]);
+    expect(threadNs()).toBe(nsId(hostNetns()));
+  });
+
+  it('resetNetns returns the thread home after a time budget stopped code inside a window', () => {
+    // V8 does not run `finally` blocks of a terminated script: the window stays open.
+    const g = globalThis as Record<string, unknown>;
+    g.__cniwtSpin = () => withNetns(ha, () => {
+      for (;;) {
+        /* spin until the budget stops us */
+      }
+    });
+    try {
+      expect(() => new Script('__cniwtSpin()').runInThisContext({ timeout: 50 })).toThrow(/timed out/);
+    } finally {
+      delete g.__cniwtSpin;
+    }
+    expect(threadNs()).toBe(nsId(ha)); // still inside: this is what resetNetns repairs
+    resetNetns();
+    expect(threadNs()).toBe(nsId(hostNetns()));
+    expect(currentNetns().path).toBe(hostNetns().path);
+    resetNetns(); // nothing open: a no-op
     expect(threadNs()).toBe(nsId(hostNetns()));
   });
 
