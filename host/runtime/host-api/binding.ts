@@ -7,7 +7,7 @@ import type { JsonObject } from '../../cni/config.ts';
 import type { PluginRequest } from '../../cni/registry.ts';
 import type { AuditSink } from '../../caps/audit.ts';
 import type { Authorization } from '../../caps/policy.ts';
-import type { NetnsHandle } from '../../sys/netns.ts';
+import { resetNetns, type NetnsHandle } from '../../sys/netns.ts';
 import type { Limits } from '../limits.ts';
 import { type HostApi, createHostImports } from './index.ts';
 
@@ -70,5 +70,11 @@ export function createHostBinding(ctx: BindingContext, opts: BindingOptions = {}
         }
       : {}),
   });
-  return { imports: api, abort: () => api.dispose(), close: () => api.dispose() };
+  // A budget stop skips finally blocks: a host call stopped inside a namespace window
+  // would leave the thread there, so go home before anything else runs.
+  const abort = (): void => {
+    resetNetns();
+    api.dispose();
+  };
+  return { imports: api, abort, close: () => api.dispose() };
 }
