@@ -16,11 +16,19 @@ import { writeString } from "./json";
 
 export const RESULT_VERSION = "1.1.0";
 
+/**
+ * The `sandbox` of a container-side interface. A plugin never sees the namespace's path, so it
+ * writes this name (the WIT's name for the namespace in CNI_NETNS) and the host puts the path
+ * there before the result leaves; in a prevResult the host writes it back where the sandbox is
+ * CNI_NETNS, so a plugin compares a prevResult's sandbox with this constant.
+ */
+export const SANDBOX_CONTAINER = "container";
+
 export class CniInterface {
   mac: string = "";
   /** 0 = not reported. */
   mtu: i32 = 0;
-  /** The container's namespace path (CNI_NETNS) for container-side interfaces, "" on the host. */
+  /** SANDBOX_CONTAINER for container-side interfaces (the host writes CNI_NETNS there), "" on the host. */
   sandbox: string = "";
   socketPath: string = "";
   pciID: string = "";
