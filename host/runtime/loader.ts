@@ -87,11 +87,24 @@ function readPluginFile(plugin: PluginIdent, maxBytes: number): Uint8Array {
 export function witRequest(req: PluginRequest): WitRequest {
   let prevResult: string | undefined;
   const prev = prevResultFromConfig(req.config, req.config.cniVersion);
-  if (prev) prevResult = resultToJSON(convertResult(prev, '1.1.0')).trimEnd();
+  if (prev) prevResult = resultToJSON(mapSandbox(convertResult(prev, '1.1.0'), req.env.netns, SANDBOX_CONTAINER)).trimEnd();
   const { env } = req;
   // "gone" is judged by the path here; the host API verifies it is a namespace when it opens it.
   const hasContainer = env.netns !== '' && existsSync(env.netns);
   return { config: req.configText, containerId: env.containerId, ifname: env.ifname, args: env.args, prevResult, hasContainer };
+}
+
+/**
+ * A plugin never sees CNI_NETNS's path: it writes the `sandbox` of a container-side interface as
+ * "container" (the WIT's name for that namespace), and reads it so in a prevResult. The host
+ * translates both ways (`from` -> `to` in every interface's sandbox).
+ */
+export const SANDBOX_CONTAINER = 'container';
+function mapSandbox<T>(result: T, from: string, to: string): T {
+  const ifs = (result as { interfaces?: unknown }).interfaces;
+  if (from === '' || to === '' || !Array.isArray(ifs)) return result;
+  for (const i of ifs) if (isObject(i) && i.sandbox === from) i.sandbox = to;
+  return result;
 }
 
 /** Decode an ADD result string into the object plugin-main converts to the config's version. */
@@ -171,7 +184,7 @@ function runPlugin<A extends { limits: Limits }>(
   const binding = hooks.createHost({ ...ctx, authorization, limits });
   try {
     const out = invokePlugin(module, { plugin, limits, host: binding.imports, hasInitialize: structure.hasInitialize, onAbort: binding.abort?.bind(binding) }, func, witReq);
-    return func === 'add' ? decodeResult(plugin, out ?? '') : undefined;
+    return func === 'add' ? mapSandbox(decodeResult(plugin, out ?? ''), SANDBOX_CONTAINER, req.env.netns) : undefined;
   } finally {
     binding.close?.();
   }
