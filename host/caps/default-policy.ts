@@ -12,7 +12,9 @@ export const DEFAULT_POLICY_PLUGINS = {
     grant: {
       links: { create: ['bridge', 'veth'], host: ['${bridge:-cni0}'], container: true },
       sysctl: {
-        host: ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding', 'net.ipv4.conf.${bridge:-cni0}.*', 'net.ipv6.conf.${bridge:-cni0}.*'],
+        // veth*.accept_ra: the host end of each veth (named veth<8 hex> by the host) must not
+        // take router advertisements from the container, as the reference sets.
+        host: ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding', 'net.ipv4.conf.${bridge:-cni0}.*', 'net.ipv6.conf.${bridge:-cni0}.*', 'net.ipv6.conf.veth*.accept_ra'],
         container: ['net.ipv4.conf.*.*', 'net.ipv6.conf.*.*'],
       },
       firewall: true,
