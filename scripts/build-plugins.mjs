@@ -1,4 +1,4 @@
-// Build every AssemblyScript plugin (plugins-as/<name>/ with an index.ts, except sdk/) into
+// Build every AssemblyScript plugin (plugins-as/<name>/ and plugins-as/ipam/<name>/ with an index.ts, except sdk/) into
 // dist/plugins/<name>.wasm, a component checked against wit/plugin.wit with its capability
 // manifest embedded. Unchanged plugins are skipped (a hash of every input is kept beside each
 // output as <name>.wasm.stamp.json), so the build inside `npm test` stays fast.
@@ -17,7 +17,10 @@ const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
  * Prints one line per plugin; throws on the first failure.
  */
 export async function buildPlugins({ outDir = path.join(REPO_ROOT, 'dist', 'plugins'), only = [], force = false, log = console.log } = {}) {
-  const dirs = findPlugins().filter((d) => only.length === 0 || only.includes(path.basename(d)));
+  // IPAM plugins live one level down (plugins-as/ipam/<name>/ -> <name>.wasm).
+  const dirs = [...findPlugins(), ...findPlugins(path.join(REPO_ROOT, 'plugins-as', 'ipam'))].filter(
+    (d) => only.length === 0 || only.includes(path.basename(d)),
+  );
   const missing = only.filter((n) => !dirs.some((d) => path.basename(d) === n));
   if (missing.length) throw new Error(`no plugin named ${missing.join(', ')} under plugins-as/`);
   const results = [];
