@@ -61,7 +61,8 @@ export function createHostBinding(ctx: BindingContext, opts: BindingOptions = {}
           runWasmIpam: (r) => {
             depth++;
             try {
-              const out = runWasm(r.type, r.wasmPath, { env: r.env, config: r.config, configText: r.configText });
+              // The delegated command (DEL after a failed ADD, say), not the caller's.
+              const out = runWasm(r.type, r.wasmPath, { env: { ...r.env, command: r.command }, config: r.config, configText: r.configText });
               return out === undefined ? undefined : JSON.stringify(out);
             } finally {
               depth--;
