@@ -1,0 +1,367 @@
+// Differential tests of the bridge plugin: every case runs through the reference Go plugins
+// (Debian's /usr/lib/cni, plugins v1.1.1, CNI <= 1.0.0) and through cni-wasm (the bridge.wasm
+// plugin behind the installed launcher), each in a fresh node namespace with fresh container
+// namespaces, exec'd with `ip netns exec <node>` as a runtime on that node would. Compared: every
+// command's outcome (the result, normalized; or the error code) and the state left behind
+// (links with kind, MTU, master, flags, port settings; addresses; routes; the sysctls the
+// reference sets; host-local's files; whether masquerade lets container 0 reach an outside
+// namespace). Deliberate differences are asserted as such and listed in docs/compatibility.md.
+//
+// IPAM is host-local: in process when dist/plugins/host-local.wasm exists, otherwise the
+// native binary from CNI_PATH (cni-wasm's CNI_PATH ends with /usr/lib/cni).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Answer, type Impl, type Snapshot, type SnapshotOptions, type World, Normalizer, makeWorld, outcome } from '../harness/diff.ts';
+import { cleanup, makeNetns } from '../harness/netns.ts';
+
+afterAll(() => cleanup());
+
+/** Does this kernel do bridge VLAN filtering? (Here it does not: EOPNOTSUPP.) */
+const VLAN_FILTERING = (() => {
+  const ns = makeNetns('vlan-probe');
+  try {
+    return spawnSync('ip', ['-n', ns.name, 'link', 'add', 'b', 'type', 'bridge', 'vlan_filtering', '1'], { encoding: 'utf8' }).status === 0;
+  } finally {
+    ns.remove();
+  }
+})();
+const NO_VLAN = 'kernel without bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING; `ip link add b type bridge vlan_filtering 1` answers EOPNOTSUPP)';
+
+interface Run {
+  steps: unknown[];
+  state?: Snapshot;
+  raw: Answer[];
+}
+
+interface Case {
+  name: string;
+  containers?: number;
+  outside?: boolean;
+  /** Runs the commands; returns what to compare (normalized outcomes). */
+  run(w: World, n: Normalizer, impl: Impl): Answer[];
+  snapshot?: SnapshotOptions | false;
+  /** Instead of equality: a deliberate difference, asserted. */
+  differs?: (ref: Run, wasm: Run) => void;
+  /** Extra checks on cni-wasm's answers. */
+  verify?: (wasm: Run, ref: Run) => void;
+  skip?: string;
+}
+
+/** The usual config: host-local state in the world's temp dir. */
+function conf(w: World, extra: Record<string, unknown> = {}, ipam: Record<string, unknown> | null = {}): Record<string, unknown> {
+  const c: Record<string, unknown> = { cniVersion: '1.0.0', name: 'difftest', type: 'bridge', bridge: 'cni0', isGateway: true, ...extra };
+  if (ipam !== null) c.ipam = { type: 'host-local', dataDir: join(w.dir, 'ipam'), subnet: '10.22.0.0/16', routes: [{ dst: '0.0.0.0/0' }], ...ipam };
+  return c;
+}
+
+function runCase(c: Case, impl: Impl): Run {
+  const w = makeWorld(impl, { containers: c.containers ?? 1, outside: c.outside ?? false });
+  try {
+    const n = new Normalizer(w);
+    const raw = c.run(w, n, impl);
+    const steps = raw.map((a) => outcome(a, n));
+    const run: Run = { steps, raw };
+    if (c.snapshot !== false) run.state = n.value(w.snapshot(c.snapshot ?? {}));
+    return run;
+  } finally {
+    w.dispose();
+  }
+}
+
+const ok = (a: Answer): Answer => {
+  if (a.status !== 0) throw new Error(`expected success, got ${a.status}: ${a.stdout}${a.stderr}`);
+  return a;
+};
+/** Remove container 0's namespace and wait for the kernel's (asynchronous) cleanup to take its veth peer. */
+function removeContainer(w: World): void {
+  w.containers[0]!.remove();
+  w.containers.length = 0;
+  const deadline = Date.now() + 5000;
+  while (w.node.ipJson<unknown[]>('link', 'show', 'type', 'veth').some((l) => (l as { ifname: string }).ifname.startsWith('veth')) && Date.now() < deadline) {
+    spawnSync('sleep', ['0.02']);
+  }
+}
+const withPrev = (c: Record<string, unknown>, a: Answer): Record<string, unknown> => ({ ...c, prevResult: a.json });
+
+const CASES: Case[] = [
+  {
+    name: "the seed's config (0.4.0, isGateway, ipMasq): result, state, and masquerade reaches outside",
+    outside: true,
+    run: (w) => [ok(w.invoke('ADD', conf(w, { cniVersion: '0.4.0', name: 'example-network', ipMasq: true })))],
+    verify: (wasm) => expect(wasm.state?.reachesOutside).toBe(true),
+  },
+  {
+    name: 'IPv4 without masquerade: the outside stays unreachable',
+    outside: true,
+    run: (w) => [w.invoke('ADD', conf(w))],
+    verify: (wasm) => expect(wasm.state?.reachesOutside).toBe(false),
+  },
+  {
+    name: 'IPv6 only, isGateway: bridge gets fd00:22::1/64, forwarding on, disable_ipv6 off in the container',
+    run: (w) => [w.invoke('ADD', conf(w, {}, { subnet: 'fd00:22::/64', routes: [{ dst: '::/0' }] }))],
+  },
+  {
+    name: 'dual-stack (two range sets, v4 and v6), isDefaultGateway',
+    run: (w) => [
+      w.invoke('ADD', conf(w, { isDefaultGateway: true }, { subnet: undefined, routes: undefined, ranges: [[{ subnet: '10.22.0.0/16' }], [{ subnet: 'fd00:22::/64' }]] })),
+    ],
+  },
+  {
+    name: 'dual-stack with ipMasq: v4 masquerade reaches outside',
+    outside: true,
+    run: (w) => [w.invoke('ADD', conf(w, { ipMasq: true }, { subnet: undefined, ranges: [[{ subnet: '10.22.0.0/16' }], [{ subnet: 'fd00:22::/64' }]] }))],
+  },
+  {
+    name: 'several IPv4 range sets with isGateway: the second gateway conflicts (error, address released)',
+    run: (w) => [w.invoke('ADD', conf(w, {}, { subnet: undefined, routes: undefined, ranges: [[{ subnet: '10.10.0.0/24' }], [{ subnet: '10.20.0.0/24' }]] }))],
+    verify: (wasm) => expect(wasm.state?.ipam).toEqual({ 'difftest/last_reserved_ip.0': '10.10.0.2', 'difftest/last_reserved_ip.1': '10.20.0.2' }),
+  },
+  {
+    name: 'several range sets without isGateway: two addresses on the container',
+    run: (w) => [w.invoke('ADD', conf(w, { isGateway: false }, { subnet: undefined, routes: undefined, ranges: [[{ subnet: '10.10.0.0/24', rangeStart: '10.10.0.100' }, { subnet: '10.11.0.0/24' }], [{ subnet: '10.20.0.0/24' }]] }))],
+  },
+  {
+    name: 'requested address (CNI_ARGS IP=, with IgnoreUnknown)',
+    run: (w) => [w.invoke('ADD', conf(w), { args: 'IgnoreUnknown=1;IP=10.22.0.50' })],
+    verify: (wasm) => expect(JSON.stringify(wasm.raw[0]?.json)).toContain('10.22.0.50/16'),
+  },
+  {
+    name: 'unknown CNI_ARGS without IgnoreUnknown: error before anything is made',
+    run: (w) => [w.invoke('ADD', conf(w), { args: 'IP=10.22.0.50' })],
+  },
+  {
+    name: 'L2 mode (no ipam): container link up, no addresses, bridge takes the port MAC',
+    run: (w) => [w.invoke('ADD', conf(w, { isGateway: false }, null))],
+  },
+  {
+    name: 'vlan: needs bridge VLAN filtering; without it both fail creating the bridge',
+    run: (w) => [w.invoke('ADD', conf(w, { isGateway: false, vlan: 100 }))],
+    verify: (wasm) => {
+      if (!VLAN_FILTERING) expect(wasm.raw[0]?.json?.msg).toMatch(/failed to create bridge "cni0".*(not supported|EOPNOTSUPP)/);
+    },
+  },
+  {
+    name: 'vlan with a trunk (success path)',
+    skip: VLAN_FILTERING ? undefined : NO_VLAN,
+    run: (w) => [w.invoke('ADD', conf(w, { isGateway: false, vlan: 100 }))],
+  },
+  {
+    name: 'invalid vlan ID 5000',
+    run: (w) => [w.invoke('ADD', conf(w, { vlan: 5000 }))],
+  },
+  {
+    name: 'forceAddress false: a bridge with another IPv4 address is a conflict (error, address released)',
+    run: (w) => {
+      w.node.run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+      w.node.run('ip', ['addr', 'add', '10.99.0.1/24', 'dev', 'cni0']);
+      return [w.invoke('ADD', conf(w))];
+    },
+  },
+  {
+    name: 'forceAddress true: the other address is replaced',
+    run: (w) => {
+      w.node.run('ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+      w.node.run('ip', ['addr', 'add', '10.99.0.1/24', 'dev', 'cni0']);
+      return [w.invoke('ADD', conf(w, { forceAddress: true }))];
+    },
+  },
+  { name: 'mtu 1400 on bridge and both veth ends', run: (w) => [w.invoke('ADD', conf(w, { mtu: 1400 }))] },
+  { name: 'hairpinMode', run: (w) => [w.invoke('ADD', conf(w, { hairpinMode: true }))] },
+  { name: 'promiscMode', run: (w) => [w.invoke('ADD', conf(w, { promiscMode: true }))] },
+  { name: 'hairpinMode and promiscMode together: error', run: (w) => [w.invoke('ADD', conf(w, { hairpinMode: true, promiscMode: true }))] },
+  {
+    name: 'isDefaultGateway without IPAM routes: a default route through the bridge is added',
+    run: (w) => [w.invoke('ADD', conf(w, { isDefaultGateway: true }, { routes: undefined }))],
+  },
+  ...['0.1.0', '0.2.0', '0.3.0', '0.3.1', '1.0.0', '1.1.0'].map(
+    (v): Case => ({
+      name: `cniVersion ${v}${v === '1.1.0' ? ' (the reference stops at 1.0.0: compared with its 1.0.0 answer)' : ''}`,
+      run: (w, _n, impl) => {
+        const asked = impl === 'reference' && v === '1.1.0' ? '1.0.0' : v;
+        const a = w.invoke('ADD', conf(w, { cniVersion: asked }));
+        if (a.json?.cniVersion === asked) a.json.cniVersion = v;
+        return [a];
+      },
+    }),
+  ),
+  {
+    name: 'repeated ADD of the same container: the second fails (interface exists), nothing else changes',
+    run: (w) => [w.invoke('ADD', conf(w)), w.invoke('ADD', conf(w))],
+  },
+  {
+    name: 'DEL twice: both succeed; links, address and masquerade gone',
+    outside: true,
+    run: (w) => [ok(w.invoke('ADD', conf(w, { ipMasq: true }))), w.invoke('DEL', conf(w, { ipMasq: true })), w.invoke('DEL', conf(w, { ipMasq: true }))],
+  },
+  {
+    name: 'DEL removes the masquerade: the same address re-added without ipMasq no longer reaches outside',
+    outside: true,
+    run: (w) => [
+      ok(w.invoke('ADD', conf(w, { ipMasq: true }))),
+      w.invoke('DEL', conf(w, { ipMasq: true })),
+      w.invoke('ADD', conf(w, { ipMasq: false })),
+    ],
+    verify: (wasm) => expect(wasm.state?.reachesOutside).toBe(false),
+  },
+  {
+    name: 'DEL without a namespace (CNI_NETNS empty, namespace already removed): succeeds and releases the address',
+    snapshot: { outside: false },
+    run: (w) => {
+      const a = ok(w.invoke('ADD', conf(w)));
+      removeContainer(w);
+      return [a, w.invoke('DEL', conf(w), { netns: '' })];
+    },
+    verify: (wasm) => expect(wasm.state?.ipam).toEqual({ 'difftest/last_reserved_ip.0': '10.22.0.2' }),
+  },
+  {
+    name: 'DEL with a namespace path that no longer exists: succeeds and releases the address',
+    run: (w) => {
+      const path = w.containers[0]!.path;
+      const a = ok(w.invoke('ADD', conf(w)));
+      removeContainer(w);
+      return [a, w.invoke('DEL', conf(w), { netns: path })];
+    },
+  },
+  {
+    name: 'DEL without a namespace also removes the masquerade (the reference keeps its iptables rules: the address, reused, still reaches outside)',
+    outside: true,
+    containers: 2,
+    run: (w) => {
+      const c = conf(w, { ipMasq: true });
+      const a = ok(w.invoke('ADD', c, { ctr: 1, containerId: 'gone' }));
+      // container 1 goes away before its DEL; container 0 then gets its address, without ipMasq.
+      const gone = w.containers[1]!;
+      gone.remove();
+      w.containers.length = 1;
+      const deadline = Date.now() + 5000;
+      while (w.node.ipJson<{ ifname: string }[]>('link', 'show', 'type', 'veth').some((l) => l.ifname.startsWith('veth')) && Date.now() < deadline) spawnSync('sleep', ['0.02']);
+      const d = w.invoke('DEL', c, { netns: '', containerId: 'gone' });
+      return [a, d, w.invoke('ADD', conf(w, { ipMasq: false }), { ctr: 0, args: 'IgnoreUnknown=1;IP=10.22.0.2' })];
+    },
+    differs: (ref, wasm) => {
+      expect(wasm.steps).toEqual(ref.steps);
+      expect(JSON.stringify(wasm.raw[2]?.json)).toContain('10.22.0.2/16');
+      expect(ref.state?.reachesOutside).toBe(true);
+      expect(wasm.state?.reachesOutside).toBe(false);
+    },
+  },
+  {
+    name: 'DEL when the container interface is already gone',
+    run: (w) => {
+      const a = ok(w.invoke('ADD', conf(w)));
+      w.containers[0]!.run('ip', ['link', 'del', 'eth0']);
+      return [a, w.invoke('DEL', conf(w))];
+    },
+  },
+  {
+    name: 'CHECK after ADD succeeds; CHECK after the address was tampered with fails',
+    run: (w) => {
+      const c = conf(w);
+      const a = ok(w.invoke('ADD', c));
+      const first = w.invoke('CHECK', withPrev(c, a));
+      w.containers[0]!.run('ip', ['addr', 'flush', 'dev', 'eth0']);
+      w.containers[0]!.run('ip', ['addr', 'add', '10.22.0.99/16', 'dev', 'eth0']);
+      return [a, first, w.invoke('CHECK', withPrev(c, a))];
+    },
+    verify: (wasm) => {
+      expect(wasm.raw[1]?.status).toBe(0);
+      expect(wasm.raw[2]?.json?.msg).toContain('Failed to match addr');
+    },
+  },
+  {
+    name: 'CHECK with a tampered route and with a missing prevResult',
+    run: (w) => {
+      const c = conf(w);
+      const a = ok(w.invoke('ADD', c));
+      w.containers[0]!.run('ip', ['route', 'del', 'default']);
+      return [a, w.invoke('CHECK', withPrev(c, a)), w.invoke('CHECK', c)];
+    },
+  },
+  {
+    name: 'MAC: runtimeConfig wins over args.cni.mac over CNI_ARGS MAC',
+    run: (w) => [
+      w.invoke('ADD', conf(w, { args: { cni: { mac: '0e:00:00:00:00:02' } }, runtimeConfig: { mac: '0e:00:00:00:00:03' } }), { args: 'IgnoreUnknown=1;MAC=0e:00:00:00:00:01' }),
+    ],
+    verify: (wasm) => expect((wasm.raw[0]?.json?.interfaces as { mac: string }[])[2]?.mac).toBe('0e:00:00:00:00:03'),
+  },
+  { name: 'MAC from CNI_ARGS', run: (w) => [w.invoke('ADD', conf(w), { args: 'IgnoreUnknown=1;MAC=0e:00:00:00:00:01' })] },
+  { name: 'an invalid MAC: error', run: (w) => [w.invoke('ADD', conf(w), { args: 'IgnoreUnknown=1;MAC=0e:00:00:00:01' })] },
+  {
+    name: 'static IPAM (a native IPAM binary exec\'d from CNI_PATH)',
+    run: (w) => [
+      w.invoke('ADD', { ...conf(w, {}, null), ipam: { type: 'static', addresses: [{ address: '10.30.0.5/24', gateway: '10.30.0.1' }], routes: [{ dst: '10.40.0.0/16' }] } }),
+    ],
+  },
+  {
+    name: 'an IPAM error reaches the runtime with the IPAM plugin\'s code (native static; the address is not released twice)',
+    run: (w) => [w.invoke('ADD', { ...conf(w, {}, null), ipam: { type: 'static', addresses: [{ address: '10.30.0.5/33' }] } })],
+  },
+  {
+    name: 'ADD with a namespace path that does not exist: error',
+    run: (w) => [w.invoke('ADD', conf(w), { netns: '/var/run/netns/cniwt-does-not-exist' })],
+  },
+  {
+    name: 'STATUS and GC with a 1.0.0 config: the reference (CNI 1.0) does not know the commands (code 4); cni-wasm says the version does not allow them (code 1)',
+    snapshot: false,
+    run: (w) => [w.invoke('STATUS', conf(w)), w.invoke('GC', conf(w))],
+    differs: (ref, wasm) => {
+      expect(ref.steps).toEqual([{ status: 1, code: 4 }, { status: 1, code: 4 }]);
+      expect(wasm.steps).toEqual([{ status: 1, code: 1 }, { status: 1, code: 1 }]);
+    },
+  },
+  {
+    name: 'a conflist bridge -> tuning -> portmap through `cni-wasm net` (prevResult flows on; CHECK and DEL from the cache)',
+    outside: true,
+    run: (w) => {
+      const netDir = join(w.dir, 'net.d');
+      mkdirSync(netDir, { recursive: true });
+      const list = {
+        cniVersion: '1.0.0',
+        name: 'difftest',
+        plugins: [
+          { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', dataDir: join(w.dir, 'ipam'), subnet: '10.22.0.0/16', routes: [{ dst: '0.0.0.0/0' }] } },
+          { type: 'tuning', mac: '0e:00:00:00:00:0a', sysctl: { 'net.ipv4.conf.eth0.arp_ignore': '1' } },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      };
+      writeFileSync(join(netDir, '10-difftest.conflist'), JSON.stringify(list));
+      const a = w.net('add', 'difftest', netDir);
+      const check = w.net('check', 'difftest', netDir);
+      return [a, check];
+    },
+    verify: (wasm) => {
+      expect(wasm.raw[0]?.status).toBe(0);
+      expect(wasm.raw[1]?.status).toBe(0);
+      expect(wasm.state?.reachesOutside).toBe(true);
+    },
+  },
+  {
+    name: 'macspoofchk: the reference installs an nftables MAC filter; cni-wasm refuses the field (code 2)',
+    run: (w) => [w.invoke('ADD', conf(w, { macspoofchk: true }))],
+    snapshot: false,
+    differs: (ref, wasm) => {
+      expect(ref.steps[0]).toMatchObject({ status: 0 });
+      expect(wasm.steps[0]).toEqual({ status: 1, code: 2 });
+      expect(wasm.raw[0]?.json?.msg).toContain('macspoofchk');
+    },
+  },
+];
+
+describe('bridge: reference vs cni-wasm', () => {
+  it('has at least 25 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(25));
+  for (const c of CASES) {
+    const t = c.skip ? it.skip : it;
+    t(c.skip ? `${c.name} [skipped: ${c.skip}]` : c.name, () => {
+      const ref = runCase(c, 'reference');
+      const wasm = runCase(c, 'cni-wasm');
+      if (c.differs) c.differs(ref, wasm);
+      else {
+        expect(wasm.steps).toEqual(ref.steps);
+        expect(wasm.state).toEqual(ref.state);
+      }
+      c.verify?.(wasm, ref);
+    });
+  }
+});
