@@ -8,6 +8,7 @@ import { readAllStdin, writeStdout } from './io.ts';
 import { CURRENT_VERSION, SUPPORTED_VERSIONS, isSupportedVersion } from './version.ts';
 import { findPlugin, searchDirs } from './registry.ts';
 import { log } from '../log/logger.ts';
+import { enter, flushTrace, leave, traceInfo } from '../trace.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -40,12 +41,14 @@ export async function invoke(procEnv: Env, readStdin: () => string): Promise<Inv
       // Like skel, VERSION does not read stdin: it must answer even with no input.
       return { stdout: pretty({ cniVersion: CURRENT_VERSION, supportedVersions: SUPPORTED_VERSIONS }), exitCode: 0, summary };
     }
+    const tc = enter('cni.config');
     const text = readStdin();
     const raw = decodeConfig(text);
     if (typeof raw.cniVersion === 'string' && isSupportedVersion(raw.cniVersion)) version = raw.cniVersion;
     if (typeof raw.name === 'string') summary.network = raw.name;
     if (typeof raw.type === 'string') summary.type = raw.type;
     const config = validateConfig(raw, env.command);
+    leave(tc);
     const stdout = await dispatch(env, config, text, procEnv);
     return { stdout, exitCode: 0, summary };
   } catch (e) {
@@ -58,16 +61,24 @@ export async function invoke(procEnv: Env, readStdin: () => string): Promise<Inv
 }
 
 async function dispatch(env: PluginEnv, config: NetConf, configText: string, procEnv: Env): Promise<string> {
+  const tc = enter('cni.config');
   const { parseResult, convertResult, resultToJSON, prevResultFromConfig } = await import('./result.ts');
   // Validate prevResult (any version) now, so a plugin never sees a malformed one.
   prevResultFromConfig(config, config.cniVersion);
+  leave(tc);
+  // Trace: locating the plugin and require()ing the runtime bundle (the loader's own phases nest inside).
+  const tl = enter('load.runtime');
   const plugin = await findPlugin(config.type, searchDirs(env, procEnv));
+  leave(tl);
   const out = await plugin.run({ env, config, configText });
   if (env.command !== 'ADD') return '';
   if (!isObject(out)) {
     throw new CniError(ErrorCode.Internal, `plugin "${config.type}" returned no result for ADD`, `plugin: ${plugin.source}`);
   }
-  return resultToJSON(convertResult(parseResult(out, `result of plugin "${config.type}"`), config.cniVersion));
+  const tr = enter('result');
+  const json = resultToJSON(convertResult(parseResult(out, `result of plugin "${config.type}"`), config.cniVersion));
+  leave(tr);
+  return json;
 }
 
 /** Process entry for plugin mode. */
@@ -83,14 +94,22 @@ export async function runPlugin(): Promise<void> {
   process.on('unhandledRejection', fatal);
 
   const inv = await invoke(process.env, readAllStdin);
+  const to = enter('output');
   if (inv.stdout) writeStdout(inv.stdout);
+  leave(to);
   // performance.now() counts from process start: the duration a runtime waits for.
   const durationMs = Math.round(performance.now() * 1000) / 1000;
   const s = inv.summary;
+  const tg = enter('log');
   await log(
     s.outcome === 'ok' ? 'info' : 'warn',
     { command: s.command, containerId: s.containerId, network: s.network, type: s.type, durationMs, outcome: s.outcome, code: s.code },
     s.outcome === 'ok' ? `${s.command} ok` : `${s.command} failed: ${s.msg}`,
   );
+  leave(tg);
+  traceInfo('command', s.command);
+  traceInfo('type', s.type);
+  traceInfo('outcome', s.outcome);
+  flushTrace();
   process.exitCode = inv.exitCode;
 }

@@ -8,6 +8,7 @@ import { withBudget, BudgetExceeded } from './budget.ts';
 import { pluginError, refused, RuntimeErrorCode, type PluginIdent } from './errors.ts';
 import type { Limits } from './limits.ts';
 import type { HandlerFunc } from './verify.ts';
+import { enter, leave } from '../trace.ts';
 import {
   AbiTrap,
   WitResultError,
@@ -76,11 +77,16 @@ export function invokePlugin(module: WebAssembly.Module, opts: InstanceOptions, 
   const imports = buildImports(opts.host, mem);
   let stage = 'instantiation';
   let memory: WebAssembly.Memory | undefined;
+  // Trace: arming the budget and binding the glue are `wasm.budget`; instantiation and the
+  // handler (guest code and the canonical-ABI glue, host calls nested) are their own phases.
+  const tb = enter('wasm.budget');
   try {
     return withBudget(limits.callTimeoutMs, () => {
+      const ti = enter('wasm.instantiate');
       const exports = new WebAssembly.Instance(module, imports).exports;
       memory = exports['memory'] as WebAssembly.Memory;
       if (opts.hasInitialize) (exports['_initialize'] as () => void)();
+      leave(ti);
       const raw = exports[HANDLER + func] as (...a: number[]) => number;
       const wrapped: Record<string, WebAssembly.ExportValue> = {
         ...exports,
@@ -98,12 +104,20 @@ export function invokePlugin(module: WebAssembly.Module, opts: InstanceOptions, 
       };
       const handler: Handler = bindHandler(wrapped, mem);
       stage = func.toUpperCase();
-      if (func === 'add') return handler.add(req);
+      const tp = enter('plugin');
+      if (func === 'add') {
+        const r = handler.add(req);
+        leave(tp);
+        return r;
+      }
       handler[func](req);
+      leave(tp);
       return undefined;
     });
   } catch (e) {
     throw mapError(e, opts.plugin, limits, stage, memory, opts.onAbort);
+  } finally {
+    leave(tb);
   }
 }
 

@@ -14,6 +14,7 @@ import { pluginError, refused, RuntimeErrorCode, type PluginIdent } from './erro
 import { applyEnvLimits, memoryPages, resolveLimits, type Limits } from './limits.ts';
 import { verifyStructure, capMainModule, type HandlerFunc, type StructureInfo } from './verify.ts';
 import { compileModule, invokePlugin, type HostImports, type WitRequest } from './instance.ts';
+import { enter, leave } from '../trace.ts';
 
 export interface LoadContext {
   plugin: PluginIdent;
@@ -134,14 +135,20 @@ export function loadWasmPluginSync<A extends { limits: Limits }>(hooks: LoaderHo
   const env = hooks.env ?? process.env;
   const plugin: PluginIdent = { type, path };
   // Before the policy is known only the defaults and CNI_WASM_LIMITS bound the file size.
+  const tr = enter('wasm.read');
   const fileBytes = readPluginFile(plugin, applyEnvLimits(resolveLimits(), env).maxModuleBytes);
+  leave(tr);
+  const tv = enter('wasm.verify');
   const structure = verifyStructure(plugin, fileBytes);
+  leave(tv);
   const compiled = new Map<string, WebAssembly.Module>();
   const compile = (limits: Limits): WebAssembly.Module => {
     const key = `${memoryPages(limits)}/${limits.maxTableElements}`;
     let m = compiled.get(key);
     if (!m) {
+      const tc = enter('wasm.compile');
       m = compileModule(plugin, capMainModule(plugin, structure, limits));
+      leave(tc);
       compiled.set(key, m);
     }
     return m;
@@ -174,18 +181,27 @@ function runPlugin<A extends { limits: Limits }>(
   const func = COMMAND_FUNC[req.env.command];
   if (!func) throw new CniError(ErrorCode.InvalidEnv, `plugin "${plugin.type}": no handler for CNI_COMMAND ${req.env.command}`);
   const ctx: LoadContext = { plugin, request: req, manifest: structure.manifest, fileBytes };
+  const tp = enter('wasm.policy');
   const authorization = hooks.authorize(ctx);
   const limits = applyEnvLimits(authorization.limits, env);
+  leave(tp);
   if (fileBytes.length > limits.maxModuleBytes) {
     throw refused(plugin, `its file is ${fileBytes.length} bytes, above the cap of ${limits.maxModuleBytes} bytes`, 'the cap is the policy limit maxModuleBytes');
   }
   const module = compile(limits);
+  const ts = enter('wasm.setup');
   const witReq = witRequest(req);
   const binding = hooks.createHost({ ...ctx, authorization, limits });
+  leave(ts);
   try {
     const out = invokePlugin(module, { plugin, limits, host: binding.imports, hasInitialize: structure.hasInitialize, onAbort: binding.abort?.bind(binding) }, func, witReq);
-    return func === 'add' ? mapSandbox(decodeResult(plugin, out ?? ''), SANDBOX_CONTAINER, req.env.netns) : undefined;
+    const tr = enter('result');
+    const result = func === 'add' ? mapSandbox(decodeResult(plugin, out ?? ''), SANDBOX_CONTAINER, req.env.netns) : undefined;
+    leave(tr);
+    return result;
   } finally {
+    const tc = enter('wasm.setup');
     binding.close?.();
+    leave(tc);
   }
 }

@@ -14,6 +14,7 @@ import { isSysError } from '../../sys/errors.ts';
 import { type NetnsHandle, hostNetns, isNetnsError, openNetns } from '../../sys/netns.ts';
 import { NetlinkSocket } from '../../sys/netlink/socket.ts';
 import { type HostError, type Netns, WitResultError } from '../generated/abi.ts';
+import { enterHostCall, enterKernel, leave } from '../../trace.ts';
 
 /** What a delegated in-process IPAM run needs (see InvocationContext.runWasmIpam). */
 export interface WasmIpamRequest {
@@ -143,7 +144,10 @@ export class HostState {
   }
 
   hostNs(): NetnsHandle {
-    this.#host ??= this.ctx.hostNs ?? hostNetns();
+    if (this.#host) return this.#host;
+    const tk = enterKernel('netns');
+    this.#host = this.ctx.hostNs ?? hostNetns();
+    leave(tk);
     return this.#host;
   }
 
@@ -153,9 +157,12 @@ export class HostState {
     const path = this.ctx.env.netns;
     if (!path) throw notFound('no container namespace: CNI_NETNS is empty in this invocation');
     let h: NetnsHandle;
+    const tk = enterKernel('netns');
     try {
       h = openNetns(path);
+      leave(tk);
     } catch (e) {
+      leave(tk);
       if (isNetnsError(e) && e.kind === 'not-found') throw notFound(`the container namespace ${path} does not exist (any more)`);
       if (isNetnsError(e)) throw invalid(`CNI_NETNS ${path} is not a network namespace`);
       throw e;
@@ -203,10 +210,13 @@ export class HostState {
    */
   call<T>(name: string, args: () => unknown, body: () => T, result?: (r: T) => unknown): T {
     if (this.#disposed) throw new WitResultError<HostError>({ tag: 'other', val: 'the invocation is over' });
+    const th = enterHostCall(this.ctx.plugin, name);
     try {
       return this.audit.call(name, args, body, summarize, result);
     } catch (e) {
       throw new WitResultError<HostError>(toHostError(e));
+    } finally {
+      leave(th);
     }
   }
 

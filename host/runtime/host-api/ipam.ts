@@ -17,6 +17,7 @@ import { convertResult, parseResult, resultToJSON } from '../../cni/result.ts';
 import { type CniError as WitCniError, type Ipam, WitResultError } from '../generated/abi.ts';
 import { isPermissionDenied, PERMISSION_DENIED_CODE } from '../../caps/enforce.ts';
 import type { HostState } from './context.ts';
+import { enter, enterHostCall, leave } from '../../trace.ts';
 
 /** ipam.add answers in this version, like the prevResult a plugin gets. */
 export const IPAM_RESULT_VERSION = '1.1.0';
@@ -51,6 +52,7 @@ export function createIpam(st: HostState): Ipam {
       (ctx.procEnv ?? process.env) as NodeJS.ProcessEnv,
     );
     const limits = ctx.limits;
+    const tx = enter('ipam.exec');
     const r = spawnSync(path, [], {
       input: Buffer.from(ctx.configText),
       env: childEnv,
@@ -58,6 +60,7 @@ export function createIpam(st: HostState): Ipam {
       maxBuffer: limits.maxResultBytes,
       killSignal: 'SIGKILL',
     });
+    leave(tx);
     if (r.error) {
       const code = (r.error as NodeJS.ErrnoException).code;
       if (code === 'ETIMEDOUT') throw new CniError(ErrorCode.IoFailure, `IPAM plugin ${path} did not answer within ${limits.callTimeoutMs} ms`);
@@ -84,6 +87,7 @@ export function createIpam(st: HostState): Ipam {
   };
 
   const run = (name: string, command: Command): string => {
+    const th = enterHostCall(ctx.plugin, `ipam.${name}`);
     try {
       return st.audit.call(
         `ipam.${name}`,
@@ -97,6 +101,8 @@ export function createIpam(st: HostState): Ipam {
       );
     } catch (e) {
       throw witError(e);
+    } finally {
+      leave(th);
     }
   };
 

@@ -5,10 +5,21 @@ import { join } from 'node:path';
 import { type Release, type Store as SysStore, openStore } from '../../sys/store/index.ts';
 import type { Store } from '../generated/abi.ts';
 import { type HostState, invalid } from './context.ts';
+import { enterKernel, leave } from '../../trace.ts';
 
 export const DEFAULT_STORE_ROOT = '/var/lib/cni/networks';
 /** Longest wait for the lock (also bounded by the plugin's call budget). */
 const MAX_LOCK_WAIT_MS = 30_000;
+
+/** Trace: the store's file and lock operations count as kernel time. */
+function fs<T>(fn: () => T): T {
+  const tk = enterKernel('store');
+  try {
+    return fn();
+  } finally {
+    leave(tk);
+  }
+}
 
 export function createStore(st: HostState): Store {
   const enf = st.enforcer;
@@ -30,36 +41,36 @@ export function createStore(st: HostState): Store {
         const base = enf.requireStoreRoot(root ?? DEFAULT_STORE_ROOT);
         // The network name is validated by the CNI layer: one path component, no '/'.
         unlock();
-        store = openStore(join(base, st.network));
+        store = fs(() => openStore(join(base, st.network)));
       }, () => store?.dir);
     },
     lock() {
       return st.call('store.lock', () => [], () => {
         const s = opened();
         if (release) throw invalid('the store is already locked by this plugin');
-        release = s.lock({ timeoutMs: Math.min(MAX_LOCK_WAIT_MS, st.ctx.limits.callTimeoutMs) });
+        release = fs(() => s.lock({ timeoutMs: Math.min(MAX_LOCK_WAIT_MS, st.ctx.limits.callTimeoutMs) }));
       });
     },
     unlock() {
       return st.call('store.unlock', () => [], () => {
         opened();
-        unlock();
+        fs(unlock);
       });
     },
     createExclusive(name, data) {
-      return st.call('store.create-exclusive', () => [name, data], () => opened().createExclusive(name, data), (r) => r);
+      return st.call('store.create-exclusive', () => [name, data], () => fs(() => opened().createExclusive(name, data)), (r) => r);
     },
     read(name) {
-      return st.call('store.read', () => [name], () => opened().read(name), (r) => (r === undefined ? null : r.length));
+      return st.call('store.read', () => [name], () => fs(() => opened().read(name)), (r) => (r === undefined ? null : r.length));
     },
     replace(name, data) {
-      return st.call('store.replace', () => [name, data], () => opened().replace(name, data));
+      return st.call('store.replace', () => [name, data], () => fs(() => opened().replace(name, data)));
     },
     remove(name) {
-      return st.call('store.remove', () => [name], () => opened().remove(name), (r) => r);
+      return st.call('store.remove', () => [name], () => fs(() => opened().remove(name)), (r) => r);
     },
     entries() {
-      return st.call('store.entries', () => [], () => opened().list(), (r) => r.length);
+      return st.call('store.entries', () => [], () => fs(() => opened().list()), (r) => r.length);
     },
   };
 }

@@ -4,6 +4,7 @@
 import { getSysctl, setSysctl } from '../../sys/sysctl.ts';
 import type { Sysctl } from '../generated/abi.ts';
 import type { HostState } from './context.ts';
+import { enterKernel, leave } from '../../trace.ts';
 
 export function createSysctl(st: HostState): Sysctl {
   const enf = st.enforcer;
@@ -12,14 +13,26 @@ export function createSysctl(st: HostState): Sysctl {
       return st.call('sysctl.get', () => [ns, key], () => {
         st.checkNs(ns);
         enf.requireSysctl(ns, key, false);
-        return getSysctl(key, st.ns(ns));
+        const h = st.ns(ns);
+        const tk = enterKernel('sysctl');
+        try {
+          return getSysctl(key, h);
+        } finally {
+          leave(tk);
+        }
       }, (v) => v);
     },
     set(ns, key, value) {
       return st.call('sysctl.set', () => [ns, key, value], () => {
         st.checkNs(ns);
         enf.requireSysctl(ns, key, true);
-        setSysctl(key, value, st.ns(ns));
+        const h = st.ns(ns);
+        const tk = enterKernel('sysctl');
+        try {
+          setSysctl(key, value, h);
+        } finally {
+          leave(tk);
+        }
       });
     },
   };

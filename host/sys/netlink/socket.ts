@@ -11,6 +11,7 @@
 import { SysError, errnoName, toSysError } from '../errors.ts';
 import { loadNative } from '../native.ts';
 import { type NetnsHandle, withNetns } from '../netns.ts';
+import { enterKernel, leave } from '../../trace.ts';
 
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
@@ -122,7 +123,13 @@ export class NetlinkSocket {
         throw toSysError(e, `netlink.open${ns ? ` in ${ns.path}` : ''}`);
       }
     };
-    const fd = ns ? withNetns(ns, make) : make();
+    const tk = enterKernel('netlink');
+    let fd: number;
+    try {
+      fd = ns ? withNetns(ns, make) : make();
+    } finally {
+      leave(tk);
+    }
     return new NetlinkSocket(fd, ns, protocol, opts.timeoutMs ?? 10_000);
   }
 
@@ -212,10 +219,14 @@ export class NetlinkSocket {
       replies.set(seq, { seq, messages: [] });
       if (flags & (NLM_F_ACK | NLM_F_DUMP)) pending.add(seq);
     }
+    const buf = Buffer.concat(parts);
+    const ts = enterKernel('netlink');
     try {
-      native.nlSend(this.#fd, Buffer.concat(parts));
+      native.nlSend(this.#fd, buf);
     } catch (e) {
       throw toSysError(e, op);
+    } finally {
+      leave(ts);
     }
 
     // The kernel handles a request inside sendmsg(): by now every ACK/error is queued.
@@ -224,11 +235,14 @@ export class NetlinkSocket {
     let unexpectedError = false;
     while (pending.size > 0) {
       let n: number;
+      const tr = enterKernel('netlink');
       try {
         n = native.nlRecv(this.#fd, this.#buf, unexpectedError ? 0 : timeoutMs);
       } catch (e) {
         if (unexpectedError && (e as { code?: string }).code === 'ETIMEDOUT') break;
         throw toSysError(e, op);
+      } finally {
+        leave(tr);
       }
       const list = parseMessages(Buffer.from(this.#buf.subarray(0, n)), op);
       for (const m of list) {
