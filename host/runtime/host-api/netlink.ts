@@ -5,7 +5,9 @@
 // it for this network/attachment (its mark) or a `links.host`/`links.read` pattern names
 // it; changed only in the first case or through `links.host`. Addresses, routes,
 // neighbours, FDB entries and VLANs in the host namespace follow their link's rights;
-// routes also need `routes.host` and must name their device. Links are looked up by name,
+// routes also need `routes.host` and must name their device (through a read-only link only
+// an add or delete of a non-default route with a gateway, marked RTPROT_CNI_WASM: see
+// readOnlyRouteOk). Links are looked up by name,
 // checked, and then acted on by ifindex, so a rename in between cannot redirect a change.
 // Listing in the host namespace shows only what the plugin may read.
 // The container namespace needs `links.container` and is otherwise the plugin's.
@@ -80,6 +82,24 @@ function checkAlias(alias: string | undefined): void {
 
 const VETH_NAME_TRIES = 8;
 
+/**
+ * The route protocol (RTPROT_*, unassigned in rtnetlink.h and iproute2's rt_protos) of the
+ * routes the host adds for a plugin through a host link it may only read; `ip route` shows
+ * them as `proto 67`.
+ */
+export const RTPROT_CNI_WASM = 67;
+
+/**
+ * May a plugin holding routes.host `op` this route through a host link it may only read
+ * (links.read)? Only add and delete (never replace, which would take over whatever route has
+ * that key), only a route with a gateway, without onlink, and not a default route.
+ */
+function readOnlyRouteOk(r: Route, op: 'add' | 'replace' | 'del'): boolean {
+  if (op === 'replace' || r.gw === undefined || r.onlink) return false;
+  const slash = r.dst.lastIndexOf('/');
+  return slash > 0 && Number(r.dst.slice(slash + 1)) > 0;
+}
+
 export function createNetlink(st: HostState): Netlink {
   const enf = st.enforcer;
 
@@ -121,18 +141,28 @@ export function createNetlink(st: HostState): Netlink {
     return { s, all, visible };
   };
 
-  const routeSpec = (ns: Netns, r: Route, what: string): { s: NetlinkSocket; spec: RouteSpec } => {
+  const routeSpec = (ns: Netns, r: Route, what: string, op: 'add' | 'replace' | 'del'): { s: NetlinkSocket; spec: RouteSpec } => {
     st.checkNs(ns);
     let s: NetlinkSocket;
     let index: number | undefined;
+    let protocol: number | undefined;
     if (ns === 'host') {
       enf.requireHostRoutes(what);
       if (r.dev === undefined) {
         throw new PermissionDenied('routes.host', `may not ${what} in the host namespace without naming its device (a link it may change)`);
       }
-      const c = changeable('host', r.dev, `${what} through`);
-      s = c.s;
-      index = c.link.index;
+      s = st.socket('host');
+      const link = lookup(s, 'host', r.dev);
+      if (enf.hostLinkAccess(link) === 'read' && readOnlyRouteOk(r, op)) {
+        // Through a read-only link (a vxlan plugin's directRouting over its underlay): add a
+        // route with a gateway, never a default route, never replacing one, marked with
+        // cni-wasm's route protocol; delete only routes carrying that mark (the kernel
+        // matches the protocol), so the node's own routes through the link stay untouchable.
+        protocol = RTPROT_CNI_WASM;
+      } else {
+        enf.requireHostLinkChange(link, `${what} through`);
+      }
+      index = link.index;
     } else {
       enf.requireContainer(what);
       s = st.socket('container');
@@ -146,6 +176,7 @@ export function createNetlink(st: HostState): Netlink {
     if (r.table !== undefined) spec.table = r.table;
     if (r.scope !== undefined) spec.scope = r.scope;
     if (r.mtu !== undefined) spec.mtu = r.mtu;
+    if (protocol !== undefined) spec.protocol = protocol;
     return { s, spec };
   };
 
@@ -315,21 +346,21 @@ export function createNetlink(st: HostState): Netlink {
 
     addRoute(ns, r) {
       return st.call('netlink.add-route', () => [ns, r], () => {
-        const { s, spec } = routeSpec(ns, r, 'add a route');
+        const { s, spec } = routeSpec(ns, r, 'add a route', 'add');
         addRoute(s, spec);
       });
     },
 
     replaceRoute(ns, r) {
       return st.call('netlink.replace-route', () => [ns, r], () => {
-        const { s, spec } = routeSpec(ns, r, 'replace a route');
+        const { s, spec } = routeSpec(ns, r, 'replace a route', 'replace');
         replaceRoute(s, spec);
       });
     },
 
     delRoute(ns, r) {
       return st.call('netlink.del-route', () => [ns, r], () => {
-        const { s, spec } = routeSpec(ns, r, 'delete a route');
+        const { s, spec } = routeSpec(ns, r, 'delete a route', 'del');
         delRoute(s, spec);
       });
     },
