@@ -6,7 +6,8 @@
 //    turns on forwarding for the bridge, masquerades (ipMasq), delegates IPAM;
 //  - host-local: nothing but its state directory (default or `ipam.dataDir`);
 //  - vxlan: creates the vxlan device (and a bridge and veths to attach containers), reads
-//    the underlay named by `underlay` (never changes it), configures the container side.
+//    the host's links to find the underlay (never changes it), routes peer subnets in the
+//    host namespace, configures the container side, delegates IPAM (docs/vxlan.md).
 export const DEFAULT_POLICY_PLUGINS = {
   bridge: {
     grant: {
@@ -28,12 +29,16 @@ export const DEFAULT_POLICY_PLUGINS = {
   },
   vxlan: {
     grant: {
-      links: { create: ['vxlan', 'bridge', 'veth'], host: ['${name}', '${bridge}'], read: ['${underlay}'], container: true },
+      // read '*': without `dev` the plugin finds the underlay as the link of the default
+      // route (or of `localIP`), so it must see the host's links; it changes only the links it
+      // created (marked) and the bridge its config names. routes.host: peer routes through its
+      // vxlan device, and directRouting's through the read-only underlay (see host-api/netlink.ts).
+      links: { create: ['vxlan', 'bridge', 'veth'], host: ['${bridge}'], read: ['*'], container: true },
+      routes: { host: true },
       sysctl: {
-        host: ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding'],
+        host: ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.${bridge}.accept_ra', 'net.ipv6.conf.vxbr*.accept_ra', 'net.ipv6.conf.veth*.accept_ra'],
         container: ['net.ipv4.conf.*.*', 'net.ipv6.conf.*.*'],
       },
-      firewall: true,
       ipam: true,
     },
   },
