@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// npm run demo (as root): the seed's example, verbatim, against the installed binary.
+// npm run demo (as root): the seed's example, verbatim, against the installed binary: cni-wasm
+// by default (its bridge.wasm, and host-local.wasm in process when built; otherwise the native
+// host-local from /usr/lib/cni), or the Go reference plugins with --impl reference.
 // Everything happens in throwaway namespaces: a "node" (the host a runtime would run on),
 // two containers and an "outside" network reachable only through masquerade. The machine's
 // own network namespace is never touched, and everything is removed at the end, also on failure.
 //
 //   node scripts/demo/bridge.mjs [--impl cni-wasm|reference] [--keep-going]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,12 +61,25 @@ process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 let binDir;
+let cniPath;
 if (impl === 'reference') {
   binDir = '/usr/lib/cni';
-} else {
+  cniPath = binDir;
+} else if (impl === 'cni-wasm') {
+  if (!existsSync(join(repo, 'dist', 'cni-wasm.cjs'))) {
+    console.error('dist/cni-wasm.cjs is missing: run npm run build first.');
+    process.exit(1);
+  }
   binDir = join(work, 'opt-cni-bin');
-  step(`Install cni-wasm as the plugins "bridge" and "host-local" into ${binDir}`);
-  show(sh(process.execPath, [join(repo, 'dist', 'cni-wasm.cjs'), 'install', '--dir', binDir, '--plugins', 'bridge,host-local']).trimEnd());
+  // host-local runs in process when its .wasm is built; otherwise the native one from /usr/lib/cni.
+  const wasmIpam = existsSync(join(repo, 'dist', 'plugins', 'host-local.wasm'));
+  const plugins = wasmIpam ? 'bridge,host-local' : 'bridge';
+  cniPath = wasmIpam ? binDir : `${binDir}:/usr/lib/cni`;
+  step(`Install cni-wasm as the plugin${wasmIpam ? 's "bridge" and "host-local"' : ' "bridge" (host-local: the native one from /usr/lib/cni)'} into ${binDir}`);
+  show(sh(process.execPath, [join(repo, 'dist', 'cni-wasm.cjs'), 'install', '--dir', binDir, '--plugins', plugins]).trimEnd());
+} else {
+  console.error(`--impl must be cni-wasm or reference, not ${impl}`);
+  process.exit(2);
 }
 
 step('Create throwaway namespaces: a node, two containers, and an "outside" network');
@@ -89,7 +104,7 @@ function invoke(command, ns, containerId) {
     CNI_CONTAINERID: containerId,
     CNI_NETNS: `/var/run/netns/${ns}`,
     CNI_IFNAME: 'eth0',
-    CNI_PATH: binDir,
+    CNI_PATH: cniPath,
   };
   const wrapped = `mkdir -p /var/lib/cni && mount --bind "$DEMO_STATE" /var/lib/cni && exec "$DEMO_BIN"`;
   const t = process.hrtime.bigint();
@@ -103,7 +118,7 @@ function invoke(command, ns, containerId) {
 }
 
 const shown = (command, ns, cid) =>
-  `$ echo "$CONFIG" | \\\n  CNI_COMMAND=${command} \\\n  CNI_CONTAINERID=${cid} \\\n  CNI_NETNS=/var/run/netns/${ns} \\\n  CNI_IFNAME=eth0 \\\n  CNI_PATH=${binDir} \\\n  ${binDir}/bridge`;
+  `$ echo "$CONFIG" | \\\n  CNI_COMMAND=${command} \\\n  CNI_CONTAINERID=${cid} \\\n  CNI_NETNS=/var/run/netns/${ns} \\\n  CNI_IFNAME=eth0 \\\n  CNI_PATH=${cniPath} \\\n  ${binDir}/bridge`;
 
 step('The network configuration (the seed\'s, verbatim)');
 show(CONFIG);
@@ -162,7 +177,18 @@ else {
   failed++;
   console.log(`    ${c('31', '✗')} left behind: veths [${vethLeft.join(', ')}] leases [${leases}]`);
 }
+// Masquerade entries (cni-wasm's nftables table, or the reference's iptables rules) name the addresses.
+const ruleset = sh('ip', ['netns', 'exec', NS.node, 'nft', 'list', 'ruleset']);
+if (!/10\.22\.\d+\.\d+/.test(ruleset)) ok('no masquerade entries left for 10.22.0.0/16 in the node\'s ruleset');
+else {
+  failed++;
+  console.log(`    ${c('31', '✗')} masquerade entries left:\n${ruleset}`);
+}
 if (!ping(NS.ctr1, results.ctr2)) ok('ctr1 can no longer reach ctr2');
+else {
+  failed++;
+  console.log(`    ${c('31', '✗')} ctr1 still reaches ctr2`);
+}
 
 step(failed ? `${failed} check(s) failed` : 'Demo complete; removing the namespaces');
 process.exitCode = failed ? 1 : 0;
