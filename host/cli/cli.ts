@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PLUGINS, install } from './install.ts';
 import { registerNetCommand } from './net.ts';
+import { registerPluginCommand } from './plugin/index.ts';
 import { SUPPORTED_VERSIONS } from '../cni/version.ts';
 import { defaultPluginDir } from '../cni/registry.ts';
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     });
 
   registerNetCommand(program);
+  registerPluginCommand(program);
   return program;
 }
 
