@@ -365,3 +365,31 @@ describe('bridge: reference vs cni-wasm', () => {
     });
   }
 });
+
+describe('bridge: CNI 1.1 STATUS and GC (cni-wasm only: the reference stops at 1.0.0)', () => {
+  it('STATUS and GC delegate to IPAM: the same answer as the IPAM plugin gives itself; without IPAM both succeed', () => {
+    const w = makeWorld('cni-wasm', { plugins: ['bridge', 'host-local'] });
+    try {
+      const c = conf(w, { cniVersion: '1.1.0' });
+      const ipamConf = { ...c, type: (c.ipam as { type: string }).type };
+      ok(w.invoke('ADD', c));
+      const direct = w.invoke('STATUS', ipamConf);
+      const status = w.invoke('STATUS', c);
+      expect(status.status).toBe(direct.status);
+      expect(status.json?.code).toBe(direct.json?.code);
+      // GC with no valid attachment: IPAM releases container 0's address (when it implements GC).
+      const gcConf = { ...c, 'cni.dev/valid-attachments': [] };
+      const gc = w.invoke('GC', gcConf);
+      if (gc.status === 0) {
+        expect(Object.keys(w.snapshot({ outside: false }).ipam).filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f))).toEqual([]);
+      } else {
+        expect(gc.json?.code).toBe(w.invoke('GC', { ...gcConf, type: 'host-local' }).json?.code);
+      }
+      const l2 = conf(w, { cniVersion: '1.1.0', isGateway: false }, null);
+      expect(w.invoke('STATUS', l2).status).toBe(0);
+      expect(w.invoke('GC', l2).status).toBe(0);
+    } finally {
+      w.dispose();
+    }
+  });
+});
