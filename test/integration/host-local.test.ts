@@ -573,6 +573,45 @@ describe('concurrent ADDs from separate processes', () => {
   }, 120_000);
 });
 
+describe('the lock held by another process', () => {
+  async function holding<T>(lockFile: string, seconds: number, fn: () => T): Promise<T> {
+    // Another process holds the lock (as a reference host-local in a long operation would).
+    const holder = spawn('flock', ['-x', lockFile, 'sleep', String(seconds)], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      return fn();
+    } finally {
+      holder.kill();
+    }
+  }
+
+  it('ADD waits for it, as the reference does', async () => {
+    const d = newDataDir('lock-wait');
+    const config = withData(net(v4), d);
+    expect(run('wasm', { cmd: 'ADD', id: 'c1', ifname: 'eth0', config }).status).toBe(0);
+    const t0 = performance.now();
+    const o = await holding(path.join(d, NET, 'lock'), 1.5, () => run('wasm', { cmd: 'ADD', id: 'c2', ifname: 'eth0', config }));
+    expect(o.status, o.stdout).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThan(1000);
+    expect(addresses(o)).toEqual(['10.10.0.3/24']);
+  });
+
+  it('held beyond the call budget: ADD fails and changes nothing', async () => {
+    const d = newDataDir('lock-long');
+    const config = withData(net(v4), d);
+    expect(run('wasm', { cmd: 'ADD', id: 'c1', ifname: 'eth0', config }).status).toBe(0);
+    const before = snapshot(d);
+    const r = await holding(path.join(d, NET, 'lock'), 20, () =>
+      node.spawn(wasmBin, [], { input: config, env: { ...envOf({ cmd: 'ADD', id: 'c2', ifname: 'eth0', config }), CNI_WASM_LIMITS: '{"callTimeoutMs":1500}' } }),
+    );
+    expect(r.status, r.stderr).toBe(1);
+    // Today the call budget stops the wait (the host's code 102) before the host's lock wait
+    // (bounded by the same budget) can answer; host-local maps a lock timeout to 11.
+    expect((parseOut(r.stdout) as Json).code).toBeOneOf([11, 102]);
+    expect(snapshot(d)).toEqual(before);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // STATUS and GC (CNI 1.1; the reference has neither)
 

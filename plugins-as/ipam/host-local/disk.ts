@@ -36,6 +36,8 @@ export function ownerKey(id: string, ifname: string): string {
 export class Disk {
   /** The last failure's message; "" when none. */
   error: string = "";
+  /** The last failure was the lock still held by someone else after the wait (try again). */
+  transient: bool = false;
   private names: Array<string> | null = null;
   private present: Set<string> = new Set<string>();
   private contents: Map<string, string> = new Map<string, string>();
@@ -55,7 +57,11 @@ export class Disk {
 
   lock(): bool {
     const r = store.lock();
-    if (r.isErr) return this.failed(r.error);
+    if (r.isErr) {
+      // The host waits for the lock within the call's budget; a timeout is transient.
+      if (r.error.tag == HostErrorTag.Io && r.error.val.indexOf("ETIMEDOUT") >= 0) this.transient = true;
+      return this.failed(r.error);
+    }
     this.locked = true;
     return true;
   }

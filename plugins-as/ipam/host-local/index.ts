@@ -38,6 +38,11 @@ const FAILED: u32 = ErrorCode.Internal;
 /** Written and removed by STATUS to prove the directory writable (never an address). */
 const STATUS_PROBE = "cni-wasm-status-probe";
 
+/** 11 (try again later) when the lock stayed taken, else what the reference answers. */
+function diskCode(disk: Disk): u32 {
+  return disk.transient ? ErrorCode.TryAgainLater : FAILED;
+}
+
 class Loaded {
   constructor(
     public conf: IpamConf | null,
@@ -73,7 +78,7 @@ class HostLocal extends Handler {
       return fail<string>(ErrorCode.UnsupportedField, resolvConfUnsupported(conf), RESOLV_CONF_DETAILS);
     }
     const disk = new Disk();
-    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<string>(FAILED, disk.error);
+    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<string>(diskCode(disk), disk.error);
 
     // Requested addresses, each once, in the order given.
     const wanted = new Array<IP>();
@@ -139,7 +144,7 @@ class HostLocal extends Handler {
     if (l.conf === null) return Result.err<Unit, CniError>(l.error!);
     const conf = l.conf!;
     const disk = new Disk();
-    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<Unit>(FAILED, disk.error);
+    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<Unit>(diskCode(disk), disk.error);
     // The reference releases once per range set: the first pass removes this attachment's
     // files, a later one (finding none) the legacy files holding the container ID alone.
     const errors = new Array<string>();
@@ -156,7 +161,7 @@ class HostLocal extends Handler {
     if (l.conf === null) return Result.err<Unit, CniError>(l.error!);
     const conf = l.conf!;
     const disk = new Disk();
-    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<Unit>(FAILED, disk.error);
+    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<Unit>(diskCode(disk), disk.error);
     const found = disk.findByID(req.containerId, req.ifname);
     disk.unlock();
     if (!found) return fail<Unit>(FAILED, "host-local: Failed to find address added by container " + req.containerId);
@@ -197,7 +202,7 @@ class HostLocal extends Handler {
     const valid = validAttachments(req.config);
     if (valid.error.length > 0) return fail<Unit>(ErrorCode.InvalidConfig, valid.error);
     const disk = new Disk();
-    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<Unit>(FAILED, disk.error);
+    if (!disk.open(conf.dataDir) || !disk.lock()) return fail<Unit>(diskCode(disk), disk.error);
     const names = disk.list();
     if (names === null) {
       const why = disk.error;
