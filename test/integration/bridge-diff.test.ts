@@ -167,6 +167,14 @@ const CASES: Case[] = [
       return [w.invoke('ADD', conf(w, { forceAddress: true }))];
     },
   },
+  {
+    name: 'a link named like the bridge that is not a bridge: error',
+    run: (w) => {
+      w.node.run('ip', ['link', 'add', 'cni0', 'type', 'veth', 'peer', 'name', 'cni0p']);
+      return [w.invoke('ADD', conf(w))];
+    },
+  },
+  { name: 'a bridge name longer than IFNAMSIZ: error', run: (w) => [w.invoke('ADD', conf(w, { bridge: 'a-very-long-bridge-name' }))] },
   { name: 'mtu 1400 on bridge and both veth ends', run: (w) => [w.invoke('ADD', conf(w, { mtu: 1400 }))] },
   { name: 'hairpinMode', run: (w) => [w.invoke('ADD', conf(w, { hairpinMode: true }))] },
   { name: 'promiscMode', run: (w) => [w.invoke('ADD', conf(w, { promiscMode: true }))] },
