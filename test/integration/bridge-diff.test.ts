@@ -143,7 +143,7 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'vlan with a trunk (success path)',
+    name: 'vlan 100 on the port (success path)',
     skip: VLAN_FILTERING ? undefined : NO_VLAN,
     run: (w) => [w.invoke('ADD', conf(w, { isGateway: false, vlan: 100 }))],
   },
@@ -396,6 +396,35 @@ describe('bridge: CNI 1.1 STATUS and GC (cni-wasm only: the reference stops at 1
       const l2 = conf(w, { cniVersion: '1.1.0', isGateway: false }, null);
       expect(w.invoke('STATUS', l2).status).toBe(0);
       expect(w.invoke('GC', l2).status).toBe(0);
+    } finally {
+      w.dispose();
+    }
+  });
+});
+
+describe('bridge: VLAN trunks (cni-wasm; the reference 1.1.1 does not know vlanTrunk)', () => {
+  it('without kernel VLAN filtering, a vlanTrunk config fails with a clear error and leaves no veth', () => {
+    if (VLAN_FILTERING) return;
+    const w = makeWorld('cni-wasm');
+    try {
+      const a = w.invoke('ADD', conf(w, { isGateway: false, vlanTrunk: [{ minID: 200, maxID: 202 }, { id: 300 }] }));
+      expect(a.status).toBe(1);
+      expect(a.json?.code).toBe(999);
+      expect(a.json?.msg).toMatch(/failed to create bridge "cni0".*(not supported|EOPNOTSUPP)/);
+      expect(w.node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toEqual([]);
+    } finally {
+      w.dispose();
+    }
+  });
+
+  it.skipIf(!VLAN_FILTERING)(`access VLAN and trunk on the host port${VLAN_FILTERING ? '' : ` [skipped: ${NO_VLAN}]`}`, () => {
+    const w = makeWorld('cni-wasm');
+    try {
+      ok(w.invoke('ADD', conf(w, { isGateway: false, vlan: 100, vlanTrunk: [{ minID: 200, maxID: 202 }, { id: 300 }] })));
+      const port = w.node.ipJson<{ ifname: string }[]>('link', 'show', 'type', 'veth')[0]!.ifname;
+      const vlans = JSON.parse(w.node.run('bridge', ['-j', 'vlan', 'show', 'dev', port])) as { vlans: { vlan: number; flags?: string[] }[] }[];
+      const got = vlans[0]!.vlans.map((v) => `${v.vlan}${(v.flags ?? []).map((f) => ` ${f}`).join('')}`);
+      expect(got).toEqual(['100 PVID Egress Untagged', '200', '201', '202', '300']);
     } finally {
       w.dispose();
     }
