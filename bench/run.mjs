@@ -15,6 +15,8 @@
 //   vxlan        vxlan with peers (cni-wasm only: the reference plugins have no vxlan)
 //   concurrency  N simultaneous ADDs from separate processes onto one bridge, then N DELs
 //   scale        ADD latency with 1, 100 and 500 containers already on the bridge
+//   resident     the seed config through the host's invoke() called again and again in one
+//                process: what a resident host (no Node start-up per call) would pay
 // Latency runs alternate (reference, cni-wasm, reference, cni-wasm, ...) and ratios are taken
 // pair by pair so that machine noise cancels. A third, traced cni-wasm run per iteration
 // (CNI_WASM_TRACE=1, host/trace.ts) gives the phase breakdown; untraced runs give the latency.
@@ -31,6 +33,7 @@ import { describeFailure, runConcurrently, runInBatches, timedRun } from './lib/
 import { describeMachine, loadAverage } from './lib/machine.mjs';
 import * as netns from './lib/netns.mjs';
 import { writeReport } from './lib/report.mjs';
+import { buildResidentWorker } from './lib/resident.mjs';
 import { pairDiffs, pairRatios, roundStats, stats } from './lib/stats.mjs';
 import { meanHostCalls, meanKernel, meanPhases, phasesOf, readTrace } from './lib/trace.mjs';
 
@@ -527,6 +530,39 @@ async function scaleScenario() {
   return out;
 }
 
+/**
+ * The seed config through host/cni/plugin-main.ts's invoke() in one long-lived process
+ * (bench/lib/resident.mjs): the cost per invocation once Node has started, the modules are
+ * loaded and V8's code is warm. An estimate of what a resident host would pay.
+ */
+async function residentScenario() {
+  const out = { id: 'resident', title: 'seed config in one warm process (what a resident host would pay)', kind: 'resident', status: 'ok', runs: O.runs, warmup: Math.max(O.warmup, O.quick ? 0 : 3) };
+  const sc = SCENARIOS[0];
+  const reason = unavailable(sc);
+  if (reason) return { ...out, status: 'not available', reason };
+  const worker = await buildResidentWorker(root);
+  const node = netns.makeNetns('resident-node');
+  const ctr = netns.makeNetns('resident-ctr');
+  try {
+    const env = { PATH, CNI_NETNS: ctr.path, CNI_IFNAME: 'eth0', CNI_PATH: BIN, CNI_WASM_POLICY: POLICY, CNI_WASM_PLUGIN_DIR: PLUGINS };
+    const arg = JSON.stringify({ conf: sc.conf(join(tmp, 'state', 'resident')), env, runs: O.runs, warmup: out.warmup });
+    netns.enter(node);
+    const r = timedRun(process.execPath, [worker, arg], { env: { PATH }, timeoutMs: 600_000 });
+    if (r.status !== 0) throw new Error(describeFailure('resident worker', [], r));
+    const res = JSON.parse(r.stdout);
+    out.wasm = { add: res.add, del: res.del, addStats: roundStats(stats(res.add)), delStats: roundStats(stats(res.del)) };
+    // The worker's first call (its bundle has no code cache, unlike dist/): for the record only.
+    out.firstInWorker = { add: res.first.add, del: res.first.del, processStartToFirstCallMs: res.first.loadedAt };
+  } catch (e) {
+    out.status = 'failed';
+    out.reason = e.message;
+    log(`  resident: FAILED: ${e.message}`);
+  } finally {
+    netns.remove([node, ctr]);
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------ main
 
 const started = new Date();
@@ -551,6 +587,7 @@ const steps = [
   ...SCENARIOS.map((sc) => [sc.id, () => latencyScenario(sc)]),
   ['concurrency', () => concurrencyScenario()],
   ['scale', () => scaleScenario()],
+  ['resident', () => residentScenario()],
 ];
 for (const [id, run] of steps) {
   if (!want(id)) continue;
@@ -561,7 +598,7 @@ for (const [id, run] of steps) {
   results.scenarios.push(r);
   if (r.status !== 'ok') log(`  ${id}: ${r.status}${r.reason ? `: ${r.reason}` : ''}`);
   else if (r.ratio?.add) log(`  ${id}: ADD ${fmtMs(r.ref?.addStats.median)} (reference) vs ${fmtMs(r.wasm?.addStats.median)} (cni-wasm), ratio ${r.ratio.add.median}`);
-  else if (r.wasm?.addStats) log(`  ${id}: ADD ${fmtMs(r.wasm.addStats.median)} (cni-wasm)`);
+  else if (r.wasm?.addStats) log(`  ${id}: ADD ${fmtMs(r.wasm.addStats.median)}, DEL ${fmtMs(r.wasm.delStats.median)} (cni-wasm)`);
   else if (r.stats?.nullAdd) log(`  null ADD ${fmtMs(r.stats.nullAdd.median)}, node -e 0 ${fmtMs(r.stats.nodeE0.median)}, ratio ${r.ratioToNode.nullAdd.median}`);
 }
 netns.leave();

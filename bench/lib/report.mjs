@@ -30,6 +30,18 @@ function latencyChart(res) {
       ];
       groups.push({ label: s.title, bars: bars.map(([label, st, color]) => ({ label, value: st?.median, lo: st?.min, hi: st?.p90, color })) });
     }
+    if (s.kind === 'resident' && s.wasm) {
+      const seed = res.scenarios.find((x) => x.id === 'seed');
+      const bars = [];
+      for (const op of ['add', 'del']) {
+        const OP = op.toUpperCase();
+        const ref = seed?.ref?.[`${op}Stats`];
+        if (ref?.n) bars.push({ label: `${OP} Go reference (seed)`, value: ref.median, lo: ref.min, hi: ref.p90, color: REF });
+        const st = s.wasm[`${op}Stats`];
+        bars.push({ label: `${OP} cni-wasm, warm process`, value: st.median, lo: st.min, hi: st.p90, color: WASM });
+      }
+      groups.push({ label: s.title, bars });
+    }
     if (s.kind !== 'latency') continue;
     if (s.status === 'not available') {
       groups.push({ label: s.title, bars: [{ label: 'cni-wasm', value: undefined, note: `not available: ${s.reason}`, color: WASM }] });
@@ -198,6 +210,13 @@ export function renderMarkdown(res, svg) {
       );
     }
   }
+  const rs = by.resident;
+  if (rs?.wasm?.addStats?.n) {
+    const seed = by.seed;
+    L.push(
+      `- **A resident host** (estimate: the same host code, seed config, called again and again in one warm process) would take ${ms(rs.wasm.addStats.median)} ms per ADD and ${ms(rs.wasm.delStats.median)} ms per DEL${seed?.ref ? `, against ${ms(seed.ref.addStats.median)} / ${ms(seed.ref.delStats.median)} ms for the reference and ${ms(seed.wasm.addStats.median)} / ${ms(seed.wasm.delStats.median)} ms for cni-wasm exec'd per call` : ''}: Node's start-up, module loading and cold code are what a process per call costs.`,
+    );
+  } else if (rs) L.push(`- **Resident host estimate**: ${rs.status}${rs.reason ? ` — ${rs.reason}` : ''}.`);
   const cc = by.concurrency;
   if (cc?.wasmSummary?.addWall?.n) {
     const okText = (rows) => (rows?.every((r) => r.ok) ? `all ${cc.n} addresses unique, all released after DEL` : 'NOT all unique/released: see below');
@@ -233,6 +252,9 @@ export function renderMarkdown(res, svg) {
         `| ${s.title} | ${op.toUpperCase()} | ${s.ref ? stat4(s.ref[`${op}Stats`]) : (s.reference ?? '–')} | ${stat4(s.wasm[`${op}Stats`])} | ${r?.n ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '–'} | ${s.diff ? `${ms(s.diff[op].median)} ms` : '–'} |`,
       );
     }
+  }
+  if (rs?.wasm) {
+    for (const op of ['add', 'del']) L.push(`| ${rs.title} | ${op.toUpperCase()} | (see seed) | ${stat4(rs.wasm[`${op}Stats`])} | | |`);
   }
   if (fl?.stats) {
     L.push('');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const SCENARIOS = ['null', 'seed', 'bridge-v4', 'dual-stack', 'vxlan', 'concurrency', 'scale'];
+const SCENARIOS = ['null', 'seed', 'bridge-v4', 'dual-stack', 'vxlan', 'concurrency', 'scale', 'resident'];
 
 interface Scenario {
   id: string;
