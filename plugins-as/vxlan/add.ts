@@ -3,9 +3,9 @@
 // gateway address on the bridge, forwarding and the device's own address. The IPAM address is
 // released again when anything after IPAM fails.
 import { Cidr, CniError, CniResult, ErrorCode, IP, Invocation, Netns, Result, SANDBOX_CONTAINER, cniError, ipam, netlink, parseJson, resultFromJson } from "../sdk";
-import { BridgeSpec, GwInfo, VethSpec, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, q, setupVeth, trySysctl, wrapErr } from "../sdk/net";
+import { BridgeSpec, GwInfo, PERMISSION_DENIED_CODE, VethSpec, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, q, setupVeth, trySysctl, wrapErr } from "../sdk/net";
 import { VxlanConf } from "./conf";
-import { deviceSpec, ensureDevice, ensureDeviceAddress } from "./device";
+import { awaitMark, deviceSpec, ensureDevice, ensureDeviceAddress } from "./device";
 import { coveredBy, programPeers } from "./peers";
 import { Underlay, findUnderlay, overlayMtu } from "./underlay";
 
@@ -45,7 +45,11 @@ export function cmdAdd(inv: Invocation, n: VxlanConf): Result<string, CniError> 
   const bs = new BridgeSpec();
   bs.name = n.bridge;
   bs.mtu = <i32>mtu;
-  const br = ensureBridge(bs);
+  let br = ensureBridge(bs);
+  if (br.isErr && br.error.code == PERMISSION_DENIED_CODE && awaitMark(n.bridge)) {
+    // Another ADD of this network created it a moment ago and the host had not marked it yet.
+    br = ensureBridge(bs);
+  }
   if (br.isErr) return err(wrapErr("failed to create bridge " + q(n.bridge), br.error));
 
   const dev = ensureDevice(deviceSpec(n, u, mtu));

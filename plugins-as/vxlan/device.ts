@@ -69,6 +69,13 @@ function settled(name: string, l: LinkInfo): LinkInfo {
   return cur;
 }
 
+/** Wait (bounded) for host link `name` to carry a host mark; false when it has none (or is gone). */
+export function awaitMark(name: string): bool {
+  const got = netlink.getLink(Netns.Host, name);
+  if (got.isErr) return false;
+  return settled(name, got.value).alias !== null;
+}
+
 /** Does the existing device match what the host API shows of the wanted one? */
 function compatible(l: LinkInfo, s: DeviceSpec): bool {
   return l.kind == "vxlan" && l.mac == s.mac;

@@ -8,7 +8,7 @@
 // cni-wasm is run on a node as a runtime would: `ip netns exec <node> <launcher>`, the
 // launcher being what `cni-wasm install` writes, with the CNI environment and the config on
 // stdin.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,6 +175,38 @@ export function cniExec(node: Netns, install: Install, type: string, config: unk
     json = undefined;
   }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json, ms };
+}
+
+/** cniExec, without blocking: for concurrent invocations from separate processes. */
+export function cniExecAsync(node: Netns, install: Install, type: string, config: unknown, call: CniCall): Promise<CniAnswer> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: call.command,
+    CNI_CONTAINERID: call.containerId ?? '',
+    CNI_NETNS: call.netns ?? '',
+    CNI_IFNAME: call.ifname ?? 'eth0',
+    CNI_PATH: install.cniPath,
+    ...call.env,
+  };
+  const t = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', node.name, join(install.bin, type)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, stdout, stderr, json, ms: Number(process.hrtime.bigint() - t) / 1e6 });
+    });
+    child.stdin.end(typeof config === 'string' ? config : JSON.stringify(config));
+  });
 }
 
 /** One ICMP echo from `from` to `to` (busybox ping), true when answered. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINARY } from '../binary/run-binary.ts';
 import { cleanup, makeNetns, type Netns } from '../harness/netns.ts';
-import { type CniAnswer, Install, type Node, Topology, cniExec, linkCounters, ping } from '../harness/topology.ts';
+import { type CniAnswer, Install, type Node, Topology, cniExec, cniExecAsync, linkCounters, ping } from '../harness/topology.ts';
 
 const PLUGIN = join(BINARY, '..', 'plugins', 'vxlan.wasm');
 
@@ -132,8 +132,11 @@ describe('two nodes on different underlay subnets, routed through the overlay', 
   });
 
   it('ADD on both nodes: the bridge with the gateway, the container on it, the vxlan device and the peer entries', () => {
-    const r = add(ctrs.a1!);
+    const r = add(ctrs.a1!, { log: true });
     add(ctrs.b1!);
+    // within its grant: no call denied (the accept_ra writes of bridge and veth included)
+    expect(r.log.filter((l) => l.outcome === 'denied')).toEqual([]);
+    expect(r.log.some((l) => l.call === 'sysctl.set')).toBe(true);
     expect(r.json).toMatchObject({ cniVersion: '1.0.0' });
     expect(ctrs.a1!.ip).toMatch(/^10\.244\.1\./);
     expect(ctrs.b1!.ip).toMatch(/^10\.244\.2\./);
@@ -364,6 +367,25 @@ describe('directRouting: a peer on the same underlay subnet gets a plain route, 
     expect(r.json?.msg).toContain('already has a route 10.99.0.0/24 via 192.168.30.1 dev ul0');
     expect(routes(c.ns, 'table', 'main')).toContainEqual(expect.objectContaining({ dst: '10.99.0.0/24', gateway: '192.168.30.1', dev: 'ul0' }));
     c.ns.run('ip', ['route', 'del', '10.99.0.0/24']);
+  });
+});
+
+describe('concurrent ADDs on a node that has nothing of the network yet', () => {
+  it('all succeed with distinct addresses: the shared bridge, device and peer entries are made once', async () => {
+    const s = topo.addSegment('192.168.60.0/24');
+    const n = topo.addNode('vx-conc', s, '192.168.60.2');
+    const peers = Array.from({ length: 10 }, (_, i) => ({ ip: `192.168.60.${i + 10}`, subnet: `10.248.${i + 10}.0/24` }));
+    const cf = conf('conc', 60, join(work, 'ipam-conc'), '10.248.1.0/24', peers);
+    const ctrs = Array.from({ length: 8 }, (_, i) => makeNetns(`vx-conc${i}`));
+    const answers = await Promise.all(ctrs.map((c, i) => cniExecAsync(n.ns, install, 'vxlan', cf, { command: 'ADD', containerId: `conc-${i}`, netns: c.path, ifname: 'eth0' })));
+    for (const a of answers) expect(a.status, a.stdout + a.stderr).toBe(0);
+    const addrs = answers.map((a) => (a.json!.ips as { address: string }[])[0]!.address);
+    expect(new Set(addrs).size).toBe(8);
+    expect(routes(n.ns, 'dev', 'vxlan60')).toHaveLength(10);
+    expect(neighs(n.ns, 'vxlan60')).toHaveLength(10);
+    expect(fdb(n.ns, 'vxlan60')).toHaveLength(10);
+    expect(n.ns.ipJson<unknown[]>('link', 'show', 'master', 'vxbr60')).toHaveLength(8);
+    expect(ping(ctrs[0]!, addrs[7]!.split('/')[0]!)).toBe(true);
   });
 });
 
