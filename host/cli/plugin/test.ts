@@ -51,6 +51,9 @@ export interface AuditLine {
   msg?: string;
   source?: string;
   plugin?: string;
+  /** The invocation line (one per process) names the plugin as `type`. */
+  type?: string;
+  code?: number;
   audit?: boolean;
   durationMs?: number;
 }
@@ -92,6 +95,7 @@ export function formatLine(l: AuditLine): string {
   if (l.outcome === 'denied') return `DENIED ${l.call ?? ''} (missing capability ${l.capability ?? '?'}): ${l.msg ?? ''}`;
   if (l.outcome === 'refused') return `REFUSED at load: ${l.msg ?? ''}`;
   if (l.outcome === 'summary') return `(${l.msg ?? ''})`;
+  if (l.outcome === 'error') return `answered CNI error ${l.code ?? '?'}: ${l.msg ?? ''}`;
   if (l.call) {
     const args = brief(l.args);
     const res = l.outcome === 'ok' ? 'ok' : `${l.outcome ?? '?'}: ${l.error ?? ''}`;
@@ -111,7 +115,7 @@ export function readLog(file: string, type: string): AuditLine[] {
     } catch {
       continue;
     }
-    if (l.plugin === type && (l.audit === true || l.source === 'plugin' || l.level >= 40)) out.push(l);
+    if ((l.plugin === type && (l.audit === true || l.source === 'plugin' || l.level >= 40)) || (l.type === type && l.outcome === 'error')) out.push(l);
   }
   return out;
 }
