@@ -10,7 +10,6 @@
 // CommonJS like the shipped binary.
 //
 //   npm run build && node bench/null-plugin.mjs [--runs 30] [--json FILE]
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
+import { mustRun } from './lib/exec.mjs';
+import { stats } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -52,18 +53,7 @@ if (haveAs) {
 const policy = join(tmp, 'policy.json');
 writeFileSync(policy, JSON.stringify({ version: 1 }));
 
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: q(0.5), p90: q(0.9), min: s[0] };
-};
-function time(argv, env, input = '') {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, argv, { env: { PATH: process.env.PATH, ...env }, input, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
+const time = (argv, env, input = '') => mustRun(process.execPath, argv, { env: { PATH: process.env.PATH, ...env }, input });
 
 // ---- 1. the binary: process start -> handler returns -> exit
 const addEnv = {
