@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
-    include: ['test/**/*.test.ts'],
+    // examples/: third-party plugins built with the kit, each with its own test.
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['test/harness/root-guard.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
