@@ -78,3 +78,10 @@ export async function runCli(argv: string[]): Promise<void> {
     process.exitCode = 1;
   }
 }
+
+/** Run by hand under a plugin's name (no CNI_COMMAND): say what this is, as the reference plugins do. */
+export function printAbout(name: string): void {
+  process.stderr.write(
+    `CNI ${name} plugin (cni-wasm ${VERSION}, a WebAssembly plugin host)\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`,
+  );
+}

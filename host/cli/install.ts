@@ -2,6 +2,7 @@
 // CNI bin directory, so that CNI_PATH/<type> reaches it.
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PLUGIN_ARG } from './invoked-as.ts';
 
 export const DEFAULT_PLUGINS = ['bridge', 'host-local', 'vxlan'];
 const MARKER = '# cni-wasm launcher';
@@ -30,9 +31,10 @@ function isOurs(path: string, entry: string): boolean {
   return readFileSync(path, 'utf8').includes(MARKER);
 }
 
-export function launcherScript(node: string, entry: string): string {
+/** The launcher passes its plugin name: the runtime exec'd CNI_PATH/<name>, and that name picks the plugin. */
+export function launcherScript(node: string, entry: string, name: string): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return `#!/bin/sh\n${MARKER} (written by "cni-wasm install"; safe to replace)\nexec ${q(node)} ${q(entry)} "$@"\n`;
+  return `#!/bin/sh\n${MARKER} (written by "cni-wasm install"; safe to replace)\nexec ${q(node)} ${q(entry)} ${q(`${PLUGIN_ARG}${name}`)} "$@"\n`;
 }
 
 export function install(opts: InstallOptions): InstallAction[] {
@@ -56,7 +58,7 @@ export function install(opts: InstallOptions): InstallAction[] {
       }
       symlinkSync(opts.entry, tmp);
     } else {
-      const script = launcherScript(opts.node, opts.entry);
+      const script = launcherScript(opts.node, opts.entry, name);
       if (exists && lstatSync(path).isFile() && readFileSync(path, 'utf8') === script) {
         actions.push({ name, path, action: 'unchanged' });
         continue;

@@ -24,8 +24,12 @@ function pretty(v: unknown): string {
   return `${JSON.stringify(v, null, 4)}\n`;
 }
 
-/** Run one CNI command. Never throws: every failure is an error answer. */
-export async function invoke(procEnv: Env, readStdin: () => string): Promise<Invocation> {
+/**
+ * Run one CNI command. Never throws: every failure is an error answer.
+ * `pluginName` is the name this process was exec'd as (CNI_PATH/<name>); it wins over the
+ * config's `type`, which for a delegated IPAM call names the calling plugin.
+ */
+export async function invoke(procEnv: Env, readStdin: () => string, pluginName?: string): Promise<Invocation> {
   const summary: Invocation['summary'] = {
     command: procEnv.CNI_COMMAND ?? '',
     containerId: procEnv.CNI_CONTAINERID ?? '',
@@ -47,9 +51,13 @@ export async function invoke(procEnv: Env, readStdin: () => string): Promise<Inv
     if (typeof raw.cniVersion === 'string' && isSupportedVersion(raw.cniVersion)) version = raw.cniVersion;
     if (typeof raw.name === 'string') summary.network = raw.name;
     if (typeof raw.type === 'string') summary.type = raw.type;
+    if (pluginName !== undefined) summary.type = pluginName;
     const config = validateConfig(raw, env.command);
     leave(tc);
-    const stdout = await dispatch(env, config, text, procEnv);
+    if (pluginName !== undefined && !PLUGIN_NAME_RE.test(pluginName)) {
+      throw new CniError(ErrorCode.InvalidEnv, `invalid plugin name "${pluginName}" in the executable's name`);
+    }
+    const stdout = await dispatch(env, config, text, procEnv, pluginName ?? config.type);
     return { stdout, exitCode: 0, summary };
   } catch (e) {
     const err = toCniError(e);
@@ -60,7 +68,9 @@ export async function invoke(procEnv: Env, readStdin: () => string): Promise<Inv
   }
 }
 
-async function dispatch(env: PluginEnv, config: NetConf, configText: string, procEnv: Env): Promise<string> {
+const PLUGIN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+async function dispatch(env: PluginEnv, config: NetConf, configText: string, procEnv: Env, type: string): Promise<string> {
   const tc = enter('cni.config');
   const { parseResult, convertResult, resultToJSON, prevResultFromConfig } = await import('./result.ts');
   // Validate prevResult (any version) now, so a plugin never sees a malformed one.
@@ -68,21 +78,21 @@ async function dispatch(env: PluginEnv, config: NetConf, configText: string, pro
   leave(tc);
   // Trace: locating the plugin and require()ing the runtime bundle (the loader's own phases nest inside).
   const tl = enter('load.runtime');
-  const plugin = await findPlugin(config.type, searchDirs(env, procEnv));
+  const plugin = await findPlugin(type, searchDirs(env, procEnv));
   leave(tl);
   const out = await plugin.run({ env, config, configText });
   if (env.command !== 'ADD') return '';
   if (!isObject(out)) {
-    throw new CniError(ErrorCode.Internal, `plugin "${config.type}" returned no result for ADD`, `plugin: ${plugin.source}`);
+    throw new CniError(ErrorCode.Internal, `plugin "${type}" returned no result for ADD`, `plugin: ${plugin.source}`);
   }
   const tr = enter('result');
-  const json = resultToJSON(convertResult(parseResult(out, `result of plugin "${config.type}"`), config.cniVersion));
+  const json = resultToJSON(convertResult(parseResult(out, `result of plugin "${type}"`), config.cniVersion));
   leave(tr);
   return json;
 }
 
 /** Process entry for plugin mode. */
-export async function runPlugin(): Promise<void> {
+export async function runPlugin(pluginName?: string): Promise<void> {
   // Nothing but the CNI answer may reach stdout, whatever a dependency prints.
   console.log = console.error;
   console.info = console.error;
@@ -93,7 +103,7 @@ export async function runPlugin(): Promise<void> {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
 
-  const inv = await invoke(process.env, readAllStdin);
+  const inv = await invoke(process.env, readAllStdin, pluginName);
   const to = enter('output');
   if (inv.stdout) writeStdout(inv.stdout);
   leave(to);

@@ -56,6 +56,31 @@ describe('install', () => {
     expect(readFileSync(join(dir, 'bridge'), 'utf8')).toContain('reference');
     expect(runBinary({}, '', ['install', '--dir', dir, '--plugins', 'bridge', '--force']).stdout).toMatch(/replaced/);
   });
+  it('the name it was exec\'d as picks the plugin, not the config\'s type (IPAM delegation)', () => {
+    // A Go plugin delegating IPAM execs CNI_PATH/<ipam type> with its own config, whose type is its own.
+    const dir = join(tmp, 'bin5');
+    const sym = join(tmp, 'bin6');
+    expect(runBinary({}, '', ['install', '--dir', dir, '--plugins', 'null,nosuch']).status).toBe(0);
+    expect(runBinary({}, '', ['install', '--dir', sym, '--symlink', '--plugins', 'null']).status).toBe(0);
+    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: dir };
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'bridge' });
+    for (const exe of [join(dir, 'null'), join(sym, 'null')]) {
+      const r = runBinary(env, conf, [], exe);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.json).toEqual({ cniVersion: '1.0.0' }); // the null plugin's answer, not bridge's
+    }
+    const r = runBinary(env, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'null' }), [], join(dir, 'nosuch'));
+    expect(r.status).toBe(1);
+    expect(String(r.json!.msg)).toContain('"nosuch"');
+  });
+  it('run by hand under a plugin name, it says what it is on stderr, like the reference plugins', () => {
+    const dir = join(tmp, 'bin7');
+    runBinary({}, '', ['install', '--dir', dir, '--plugins', 'bridge']);
+    const r = runBinary({}, '', [], join(dir, 'bridge'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/CNI bridge plugin .*\nCNI protocol versions supported: 0\.1\.0/);
+  });
   it('rejects plugin names that are paths', () => {
     const r = runBinary({}, '', ['install', '--dir', join(tmp, 'bin4'), '--plugins', '../evil']);
     expect(r.status).not.toBe(0);
