@@ -11,6 +11,19 @@ import { Script } from 'node:vm';
 
 const SLOT = '__cniWasmBudgetCall';
 let script: Script | undefined;
+// Deadlines (performance.now() ms) of the budgets running now, outermost first.
+const deadlines: number[] = [];
+
+/**
+ * Milliseconds left before the nearest running budget stops the guest (Infinity outside
+ * any budget). Host calls that may block (a lock wait) stay inside it, so the plugin gets
+ * an answer it can turn into "try again later" instead of being stopped mid-call.
+ */
+export function remainingBudgetMs(): number {
+  let nearest = Infinity;
+  for (const d of deadlines) nearest = Math.min(nearest, d);
+  return nearest - performance.now();
+}
 
 export class BudgetExceeded extends Error {
   constructor(readonly budgetMs: number) {
@@ -33,12 +46,16 @@ export function withBudget<T>(budgetMs: number, fn: () => T): T {
   const g = globalThis as Record<string, unknown>;
   const outer = g[SLOT];
   Object.defineProperty(g, SLOT, { value: fn, configurable: true, enumerable: false, writable: false });
+  const depth = deadlines.length;
+  deadlines.push(performance.now() + budgetMs);
   try {
     return script.runInThisContext({ timeout: budgetMs, breakOnSigint: false }) as T;
   } catch (e) {
     if (isTimeout(e)) throw new BudgetExceeded(budgetMs);
     throw e;
   } finally {
+    // Also drops deadlines of inner budgets whose finally a termination skipped.
+    deadlines.length = depth;
     if (outer === undefined) delete g[SLOT];
     else Object.defineProperty(g, SLOT, { value: outer, configurable: true, enumerable: false, writable: false });
   }

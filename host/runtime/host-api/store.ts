@@ -4,12 +4,15 @@
 import { join } from 'node:path';
 import { type Release, type Store as SysStore, openStore } from '../../sys/store/index.ts';
 import type { Store } from '../generated/abi.ts';
-import { type HostState, invalid } from './context.ts';
+import { HostCallError, type HostState, invalid } from './context.ts';
+import { remainingBudgetMs } from '../budget.ts';
 import { enterKernel, leave } from '../../trace.ts';
 
 export const DEFAULT_STORE_ROOT = '/var/lib/cni/networks';
 /** Longest wait for the lock (also bounded by the plugin's call budget). */
 const MAX_LOCK_WAIT_MS = 30_000;
+/** Budget kept back after a lock wait times out, for the plugin to answer. */
+const LOCK_ANSWER_MARGIN_MS = 250;
 
 /** Trace: the store's file and lock operations count as kernel time. */
 function fs<T>(fn: () => T): T {
@@ -48,7 +51,10 @@ export function createStore(st: HostState): Store {
       return st.call('store.lock', () => [], () => {
         const s = opened();
         if (release) throw invalid('the store is already locked by this plugin');
-        release = fs(() => s.lock({ timeoutMs: Math.min(MAX_LOCK_WAIT_MS, st.ctx.limits.callTimeoutMs) }));
+        // Give up while the plugin still has budget left to answer "try again later" (11).
+        const left = remainingBudgetMs() - LOCK_ANSWER_MARGIN_MS;
+        if (left <= 0) throw new HostCallError('io', 'store.lock: no time left in the call budget to wait for the lock [ETIMEDOUT]');
+        release = fs(() => s.lock({ timeoutMs: Math.min(MAX_LOCK_WAIT_MS, st.ctx.limits.callTimeoutMs, left) }));
       });
     },
     unlock() {
