@@ -97,7 +97,14 @@ const floor = median(Array.from({ length: 10 }, () => {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }));
 
-const report = { runs: RUNS, floorIpNetnsExecMs: floor, scenarios: {} };
+// Node.js start-up, the floor under cni-wasm (its own start-up comes on top).
+const nodeFloor = median(Array.from({ length: 10 }, () => {
+  const t = process.hrtime.bigint();
+  spawnSync('ip', ['netns', 'exec', floorNode, process.execPath, '-e', '0']);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}));
+
+const report = { runs: RUNS, floorIpNetnsExecMs: floor, floorNodeMs: nodeFloor, loadAverage: (await import('node:os')).loadavg(), scenarios: {} };
 let seq = 0;
 for (const [scenario, makeConf] of Object.entries(SCENARIOS)) {
   const nodes = {};
@@ -136,7 +143,7 @@ for (const [scenario, makeConf] of Object.entries(SCENARIOS)) {
 }
 
 const f = (x) => x.toFixed(1).padStart(7);
-console.log(`bridge ADD/DEL latency, ${RUNS} alternating runs each (ip netns exec floor ${floor.toFixed(1)} ms)`);
+console.log(`bridge ADD/DEL latency, ${RUNS} alternating runs each (floors: ip netns exec ${floor.toFixed(1)} ms, + node -e 0 ${nodeFloor.toFixed(1)} ms; load average ${report.loadAverage.map((x) => x.toFixed(1)).join(' ')})`);
 console.log('scenario        op    reference ms  cni-wasm ms  ratio (pairwise median)');
 for (const [s, r] of Object.entries(report.scenarios)) {
   for (const op of ['add', 'del']) {
