@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { install } from '../../host/cli/install.ts';
 import { makeNetns, type Netns } from './netns.ts';
 
 export type Impl = 'reference' | 'cni-wasm';
@@ -22,16 +23,13 @@ export const BINARY = fileURLToPath(new URL('../../dist/cni-wasm.cjs', import.me
 export const OUTSIDE_IP = '203.0.113.2';
 export const UPLINK_IP = '203.0.113.1';
 
-/** A bin dir with cni-wasm installed under the given plugin names (launchers), made once per process. */
-let installed: { dir: string; plugins: string } | undefined;
-export function cniWasmBinDir(plugins: string[]): string {
-  const key = [...plugins].sort().join(',');
-  if (installed && installed.plugins === key) return installed.dir;
+/**
+ * Install cni-wasm into `dir` under the given plugin names, as `cni-wasm install` does
+ * (launcher scripts that exec this Node with dist/cni-wasm.cjs).
+ */
+export function installCniWasm(dir: string, plugins: string[]): string {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run build first`);
-  const dir = mkdtempSync(join(tmpdir(), 'cniw-bin-'));
-  execFileSync(process.execPath, [BINARY, 'install', '--dir', dir, '--plugins', key], { encoding: 'utf8' });
-  installed = { dir, plugins: key };
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  install({ dir, plugins, mode: 'launcher', force: false, entry: BINARY, node: process.execPath });
   return dir;
 }
 
@@ -129,7 +127,7 @@ export function makeWorld(impl: Impl, o: WorldOptions = {}): World {
     execFileSync('ip', ['-n', outside.name, 'addr', 'add', `${OUTSIDE_IP}/24`, 'dev', 'wan']);
     execFileSync('ip', ['-n', outside.name, 'link', 'set', 'wan', 'up']);
   }
-  const binDir = impl === 'reference' ? REFERENCE_DIR : cniWasmBinDir(o.plugins ?? ['bridge']);
+  const binDir = impl === 'reference' ? REFERENCE_DIR : installCniWasm(join(dir, 'bin'), o.plugins ?? ['bridge']);
   const cniPath = impl === 'reference' ? REFERENCE_DIR : `${binDir}:${REFERENCE_DIR}`;
 
   const envFor = (command: string, conf: unknown, opt: InvokeOptions): { exe: string; env: NodeJS.ProcessEnv; input: string } => {
