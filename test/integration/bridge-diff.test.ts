@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Answer, type Impl, type Snapshot, type SnapshotOptions, type World, Normalizer, makeWorld, outcome } from '../harness/diff.ts';
+import { type Answer, type Impl, type Snapshot, type SnapshotOptions, type World, Normalizer, OUTSIDE_IP, makeWorld, outcome } from '../harness/diff.ts';
 import { cleanup, makeNetns } from '../harness/netns.ts';
 
 afterAll(() => cleanup());
@@ -320,7 +320,7 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'a conflist bridge -> tuning -> portmap through `cni-wasm net` (prevResult flows on; CHECK and DEL from the cache)',
+    name: 'a conflist bridge -> tuning -> portmap through `cni-wasm net` (prevResult flows on; CHECK and DEL from the cache; masquerade works in between)',
     outside: true,
     run: (w) => {
       const netDir = join(w.dir, 'net.d');
@@ -337,12 +337,14 @@ const CASES: Case[] = [
       writeFileSync(join(netDir, '10-difftest.conflist'), JSON.stringify(list));
       const a = w.net('add', 'difftest', netDir);
       const check = w.net('check', 'difftest', netDir);
-      return [a, check];
+      const reached = w.ping(w.containers[0]!, OUTSIDE_IP);
+      const del = w.net('del', 'difftest', netDir);
+      return [a, check, { ...del, json: { reachedOutsideBeforeDel: reached } }];
     },
     verify: (wasm) => {
-      expect(wasm.raw[0]?.status).toBe(0);
-      expect(wasm.raw[1]?.status).toBe(0);
-      expect(wasm.state?.reachesOutside).toBe(true);
+      expect(wasm.raw.map((r) => r.status)).toEqual([0, 0, 0]);
+      expect(wasm.raw[2]?.json).toEqual({ reachedOutsideBeforeDel: true });
+      expect(wasm.state?.ipam).toEqual({ 'difftest/last_reserved_ip.0': '10.22.0.2' });
     },
   },
   {
