@@ -334,12 +334,18 @@ export function createNetlink(st: HostState): Netlink {
 
     listAddresses(ns, linkName, fam) {
       return st.call('netlink.list-addresses', () => [ns, linkName, fam], () => {
-        const { s, visible } = visibleLinks(ns, 'list addresses');
-        let only: number | undefined;
-        if (linkName !== undefined) only = readable(ns, linkName, 'list addresses').link.index;
         const f = family(fam);
+        if (linkName !== undefined) {
+          // One link: look it up alone rather than dumping (and decoding) every link of the
+          // namespace, which grows with the number of containers on the node.
+          const { s, link } = readable(ns, linkName, 'list addresses');
+          return listAddresses(s, { ...(f ? { family: f } : {}), link: link.index }).map(
+            (a): Address => ({ link: link.name, cidr: a.cidr, nodad: a.flags.includes('nodad') }),
+          );
+        }
+        const { s, visible } = visibleLinks(ns, 'list addresses');
         return listAddresses(s, f ? { family: f } : {})
-          .filter((a) => (only === undefined ? visible.has(a.index) : a.index === only))
+          .filter((a) => visible.has(a.index))
           .map((a): Address => ({ link: visible.get(a.index)?.name ?? '', cidr: a.cidr, nodad: a.flags.includes('nodad') }));
       }, (as) => as.map((a) => `${a.link} ${a.cidr}`));
     },
