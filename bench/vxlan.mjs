@@ -12,9 +12,11 @@
 // Runs alternate between the peer counts and kinds (1 first, 50 first, 1 next, 50 next, ...)
 // after one warm-up each, so machine noise hits all of them; medians (and min, p90) of --runs.
 //
+// A few more runs per case are traced (CNI_WASM_TRACE=1) to count the host calls.
+//
 //   sudo node bench/vxlan.mjs [--runs 15] [--peers 1,50] [--json FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,8 +80,10 @@ function makeNode(peers) {
 }
 
 let seq = 0;
+let traceFile;
 function invoke(n, command, ctr, cid) {
   const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: cid, CNI_NETNS: `/var/run/netns/${ctr}`, CNI_IFNAME: 'eth0', CNI_PATH };
+  if (traceFile && command === 'ADD') Object.assign(env, { CNI_WASM_TRACE: '1', CNI_WASM_TRACE_FILE: traceFile });
   const t = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', n.node, join(binDir, 'vxlan')], { input: n.config, encoding: 'utf8', env });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
@@ -122,14 +126,40 @@ for (let r = 0; r < RUNS; r++) {
   for (const kind of ['first', 'next']) for (const n of nodes) samples[`${kind}/${n.peers}`].push(addOnce(n, kind === 'first'));
 }
 
+// Traced runs (host/trace.ts), apart from the timed ones (tracing costs time): how many host
+// calls an ADD makes.
+const TRACE_RUNS = Math.max(3, Math.min(RUNS, 7));
+const traced = {};
+for (const k of Object.keys(samples)) traced[k] = [];
+for (let r = 0; r < TRACE_RUNS; r++) {
+  for (const kind of ['first', 'next']) {
+    for (const n of nodes) {
+      traceFile = join(tmp, `trace-${kind}-${n.peers}-${r}.jsonl`);
+      addOnce(n, kind === 'first');
+      const t = JSON.parse(readFileSync(traceFile, 'utf8').trim().split('\n').at(-1)).trace;
+      const calls = Object.values(t.hostCalls).reduce((a, c) => a + c.n, 0);
+      traced[`${kind}/${n.peers}`].push({ calls });
+    }
+  }
+}
+traceFile = undefined;
+
 const rows = Object.entries(samples).map(([k, xs]) => {
   const [kind, peers] = k.split('/');
-  return { kind, peers: Number(peers), ...stats(xs) };
+  const tr = traced[k];
+  return {
+    kind,
+    peers: Number(peers),
+    ...stats(xs),
+    hostCalls: stats(tr.map((t) => t.calls)).median,
+  };
 });
 const f = (x) => x.toFixed(1).padStart(7);
 console.log(`vxlan ADD latency, ${RUNS} runs each, exec'd through the installed launcher (ms)`);
-console.log(`${'ADD'.padEnd(6)} ${'peers'.padStart(5)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'p90'.padStart(7)}`);
-for (const r of rows) console.log(`${r.kind.padEnd(6)} ${String(r.peers).padStart(5)} ${f(r.median)} ${f(r.min)} ${f(r.p90)}`);
+console.log(`${'ADD'.padEnd(6)} ${'peers'.padStart(5)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'p90'.padStart(7)} ${'host calls'.padStart(11)}`);
+for (const r of rows) {
+  console.log(`${r.kind.padEnd(6)} ${String(r.peers).padStart(5)} ${f(r.median)} ${f(r.min)} ${f(r.p90)} ${String(r.hostCalls).padStart(11)}`);
+}
 const lo = Math.min(...PEERS);
 const hi = Math.max(...PEERS);
 if (hi > lo) {
@@ -139,4 +169,4 @@ if (hi > lo) {
     console.log(`${kind} ADD: ${((b - a) / (hi - lo)).toFixed(2)} ms per additional peer`);
   }
 }
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ runs: RUNS, peers: PEERS, rows, samples }, null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ runs: RUNS, peers: PEERS, rows, samples, traced }, null, 2));
