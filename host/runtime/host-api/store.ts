@@ -44,7 +44,10 @@ export function createStore(st: HostState): Store {
         const base = enf.requireStoreRoot(root ?? DEFAULT_STORE_ROOT);
         // The network name is validated by the CNI layer: one path component, no '/'.
         unlock();
-        store = fs(() => openStore(join(base, st.network)));
+        // No fsync (as the reference host-local): the state describes containers that do not
+        // survive the node going down, and writes stay atomic (temp file + rename). fsync cost
+        // 2-7 ms per file here, ~9 ms per ADD.
+        store = fs(() => openStore(join(base, st.network), { durable: false }));
       }, () => store?.dir);
     },
     lock() {
