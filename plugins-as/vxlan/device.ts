@@ -3,11 +3,10 @@
 // and FDB entries say which VTEP holds which peer subnet.
 //
 // Ensured with the configured VNI, port, local address, underlay, learning, GBP and MTU, and
-// this node's VTEP MAC (mac.ts). An existing device is recreated when what the host API shows
-// of it differs (kind, MAC, which encodes VNI and local address); its MTU is set in place.
-// The host API's link-info does not show a vxlan device's port, GBP, learning, VNI or underlay,
-// so a device that differs only there is kept (docs/vxlan.md, "Limits").
-import { Address, Cidr, CniError, HostErrorTag, IP, IpFamily, LinkChange, LinkInfo, Netns, Result, Some, VxlanOptions, netlink } from "../sdk";
+// this node's VTEP MAC (mac.ts). An existing device is recreated when any of these but the MTU
+// differs from what this plugin would create (also a TTL or a default remote/group, which it
+// never sets), as link-info's vxlan attributes show them; its MTU is set in place.
+import { Address, Cidr, CniError, HostErrorTag, IP, IpFamily, Level, LinkChange, LinkInfo, Netns, Result, Some, VxlanOptions, log, netlink } from "../sdk";
 import { errorf, hostErr, q } from "../sdk/net";
 import { VxlanConf } from "./conf";
 import { vtepMac } from "./mac";
@@ -76,9 +75,35 @@ export function awaitMark(name: string): bool {
   return settled(name, got.value).alias !== null;
 }
 
-/** Does the existing device match what the host API shows of the wanted one? */
-function compatible(l: LinkInfo, s: DeviceSpec): bool {
-  return l.kind == "vxlan" && l.mac == s.mac;
+function orNone(v: string | null): string {
+  return v === null ? "none" : v;
+}
+
+function onOff(v: bool): string {
+  return v ? "on" : "off";
+}
+
+/**
+ * The first attribute in which the existing vxlan device differs from the one this plugin
+ * would create for `s` (MTU aside: that is changed in place), as "port 8472, expected 4789";
+ * null when none does.
+ */
+export function deviceDifference(l: LinkInfo, s: DeviceSpec): string | null {
+  if (l.kind != "vxlan") return "kind " + l.kind + ", expected vxlan";
+  const v = l.vxlan;
+  if (v === null) return "no vxlan attributes shown";
+  if (v.vni != s.vni) return "VNI " + v.vni.toString() + ", expected " + s.vni.toString();
+  if (v.port != s.port) return "port " + v.port.toString() + ", expected " + s.port.toString();
+  const local = v.local;
+  if (local === null || local != s.local) return "local address " + orNone(local) + ", expected " + s.local;
+  const underlay = v.underlay;
+  if (underlay === null || underlay != s.underlay) return "underlay " + orNone(underlay) + ", expected " + s.underlay;
+  if (v.group !== null) return "remote/group " + orNone(v.group) + ", expected none";
+  if (v.learning != s.learning) return "learning " + onOff(v.learning) + ", expected " + onOff(s.learning);
+  if (v.gbp != s.gbp) return "GBP " + onOff(v.gbp) + ", expected " + onOff(s.gbp);
+  if (v.ttl != 0) return "TTL " + v.ttl.toString() + ", expected the default (0)";
+  if (l.mac != s.mac) return "MAC " + l.mac + ", expected " + s.mac + " (from VNI " + s.vni.toString() + " and local address " + s.local + ")";
+  return null;
 }
 
 /** The device as specified, up; created or recreated as needed. */
@@ -96,8 +121,10 @@ export function ensureDevice(s: DeviceSpec): Result<LinkInfo, CniError> {
     }
     const l = settled(s.name, got.value);
     if (l.kind != "vxlan") return Result.err<LinkInfo, CniError>(errorf(q(s.name) + " already exists but is not a vxlan device"));
-    if (!compatible(l, s)) {
-      // Another VNI or local address: remove it (with every neighbour, FDB entry and route on it) and start again.
+    const diff = deviceDifference(l, s);
+    if (diff !== null) {
+      // Made for another configuration: remove it (with every neighbour, FDB entry and route on it) and start again.
+      log.write(Level.Info, "vxlan device " + q(s.name) + " exists with " + diff + ": recreating it");
       const d = netlink.deleteLink(Netns.Host, s.name);
       if (d.isErr && d.error.tag != HostErrorTag.NotFound) {
         return Result.err<LinkInfo, CniError>(hostErr("failed to remove the incompatible vxlan device " + q(s.name), d.error));
@@ -162,7 +189,8 @@ export function checkDevice(s: DeviceSpec): CniError | null {
   if (got.isErr) return errorf("vxlan device " + s.name + " not found: " + got.error.val);
   const l = got.value;
   if (l.kind != "vxlan") return errorf("Interface " + s.name + " does not have link type of vxlan");
-  if (l.mac != s.mac) return errorf("vxlan device " + s.name + " has MAC " + l.mac + ", expected " + s.mac + " (from VNI " + s.vni.toString() + " and local address " + s.local + ")");
+  const diff = deviceDifference(l, s);
+  if (diff !== null) return errorf("vxlan device " + s.name + " has " + diff);
   if (l.mtu != s.mtu) return errorf("vxlan device " + s.name + " has MTU " + l.mtu.toString() + ", expected " + s.mtu.toString());
   if (!l.up) return errorf("vxlan device " + s.name + " is down");
   return null;

@@ -115,3 +115,30 @@ describe('routes.host through a read-only link', () => {
     expect(hostError(() => api({ routes: { host: true } }).netlink.addRoute('host', route({}))).val).toMatch(/^links\.host: .*neither created/);
   });
 });
+
+describe("link-info's vxlan attributes", () => {
+  it('get-link, list-links and create-vxlan show what the kernel reports; the underlay only to a plugin that may read it', () => {
+    const host = api({ links: { create: ['vxlan'], read: ['${dev}'] } });
+    const made = host.netlink.createVxlan('vxha1', {
+      vni: 4242, port: 8472, local: '192.0.2.10', underlay: 'uplink', learning: true, gbp: true, ttl: 64, mtu: 1400, mac: '02:00:00:00:42:42',
+    });
+    const want = { vni: 4242, port: 8472, local: '192.0.2.10', group: undefined, underlay: 'uplink', learning: true, gbp: true, ttl: 64 };
+    expect(made.vxlan).toEqual(want);
+    expect(host.netlink.getLink('host', 'vxha1')).toMatchObject({ kind: 'vxlan', mtu: 1400, mac: '02:00:00:00:42:42', vxlan: want });
+    expect(host.netlink.listLinks('host').find((l) => l.name === 'vxha1')?.vxlan).toEqual(want);
+    // other kinds have none
+    expect(host.netlink.getLink('host', 'uplink').vxlan).toBeUndefined();
+
+    // A device made by someone else, with a default remote, no local address and no underlay.
+    node.run('ip', ['link', 'add', 'vxha2', 'type', 'vxlan', 'id', '7', 'remote', '192.0.2.99', 'dstport', '4789', 'nolearning']);
+    const reader = api({ links: { read: ['vxha*'] } });
+    expect(reader.netlink.getLink('host', 'vxha2').vxlan).toEqual({
+      vni: 7, port: 4789, local: undefined, group: '192.0.2.99', underlay: undefined, learning: false, gbp: false, ttl: 0,
+    });
+    // may read the device but not its underlay: the underlay is not named
+    expect(reader.netlink.getLink('host', 'vxha1').vxlan).toEqual({ ...want, underlay: undefined });
+    expect(reader.netlink.listLinks('host').map((l) => [l.name, l.vxlan?.underlay])).toEqual([['vxha1', undefined], ['vxha2', undefined]]);
+    node.run('ip', ['link', 'del', 'vxha1']);
+    node.run('ip', ['link', 'del', 'vxha2']);
+  });
+});

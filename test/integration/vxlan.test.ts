@@ -294,6 +294,75 @@ describe('two nodes on different underlay subnets, routed through the overlay', 
   });
 });
 
+describe('an existing device made for another configuration: recreated when any vxlan attribute differs, kept when identical', () => {
+  // Devices left by an earlier configuration of the same network (they carry the network's
+  // host mark, so the plugin may remove them), with this node's VTEP MAC and the right MTU:
+  // only the vxlan attributes of link-info tell them apart.
+  let n: Node;
+  const NET = 'recreate';
+  const MAC = '02:1f:c0:a8:46:02'; // VNI 31 -> 0x1f, 192.168.70.2
+  let seq = 0;
+
+  beforeAll(() => {
+    const s = topo.addSegment('192.168.70.0/24');
+    n = topo.addNode('vx-re', s, '192.168.70.2');
+  });
+
+  /** `ip link add vxlan31 type vxlan ...` with the given options, marked as the network's. */
+  function precreate(...opts: string[]): number {
+    n.ns.spawn('ip', ['link', 'del', 'vxlan31']);
+    n.ns.run('ip', ['link', 'add', 'vxlan31', 'mtu', '1450', 'address', MAC, 'type', 'vxlan', 'id', '31', 'local', '192.168.70.2', 'dev', 'ul0', ...opts]);
+    n.ns.run('ip', ['link', 'set', 'vxlan31', 'alias', `cni-wasm plugin=vxlan net=${NET}`, 'up']);
+    return link(n.ns, 'vxlan31').ifindex;
+  }
+
+  function ctr(): Ctr {
+    const k = `re${++seq}`;
+    return { ns: makeNetns(`vx-${k}`), id: `ctr-${k}`, node: n, conf: conf(NET, 31, join(work, 'ipam-re'), '10.249.1.0/24', [{ ip: '192.168.80.2', subnet: '10.249.2.0/24' }]) };
+  }
+
+  const recreated: [string, string[], string][] = [
+    ['port', ['dstport', '8472', 'nolearning'], 'port 8472, expected 4789'],
+    ['GBP', ['dstport', '4789', 'nolearning', 'gbp'], 'GBP on, expected off'],
+    ['learning', ['dstport', '4789', 'learning'], 'learning on, expected off'],
+  ];
+
+  for (const [what, opts, diff] of recreated) {
+    it(`differing only in ${what}: recreated as configured`, () => {
+      const idx = precreate(...opts);
+      const c = ctr();
+      const r = add(c, { log: true });
+      const now = link(n.ns, 'vxlan31');
+      expect(now.ifindex).not.toBe(idx);
+      expect(now.linkinfo!.info_data).toMatchObject({ id: 31, local: '192.168.70.2', link: 'ul0', port: 4789, learning: false });
+      expect(now.linkinfo!.info_data!.gbp).toBeUndefined();
+      expect(now).toMatchObject({ address: MAC, mtu: 1450, ifalias: `cni-wasm plugin=vxlan net=${NET}` });
+      expect(r.log.some((l) => typeof l.msg === 'string' && l.msg.includes(`vxlan device "vxlan31" exists with ${diff}: recreating it`))).toBe(true);
+      expect(hostWrites(r.log).filter((w) => w.startsWith('netlink.delete-link'))).toEqual(['netlink.delete-link ["host","vxlan31"]']);
+      expect(cni(c, 'CHECK').status).toBe(0);
+      expect(cni(c, 'DEL').status).toBe(0);
+    });
+  }
+
+  it('identical: kept (same ifindex, nothing deleted or created); CHECK names a changed attribute, the next ADD recreates it', () => {
+    const idx = precreate('dstport', '4789', 'nolearning');
+    const c = ctr();
+    const r = add(c, { log: true });
+    expect(link(n.ns, 'vxlan31').ifindex).toBe(idx);
+    expect(hostWrites(r.log).filter((w) => /^netlink\.(delete-link|create-vxlan)/.test(w))).toEqual([]);
+    expect(cni(c, 'CHECK').status).toBe(0);
+    // learning can be changed in place by someone else: CHECK says so
+    n.ns.run('ip', ['link', 'set', 'vxlan31', 'type', 'vxlan', 'learning']);
+    const chk = cni(c, 'CHECK');
+    expect(chk.status).toBe(1);
+    expect(chk.json?.msg).toBe('vxlan device vxlan31 has learning on, expected off');
+    add(ctr());
+    expect(link(n.ns, 'vxlan31').ifindex).not.toBe(idx);
+    expect(link(n.ns, 'vxlan31').linkinfo!.info_data).toMatchObject({ learning: false });
+    expect(cni(c, 'CHECK').status).toBe(0);
+  });
+});
+
 describe('directRouting: a peer on the same underlay subnet gets a plain route, one elsewhere the overlay', () => {
   let c: Node;
   let d: Node;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
 import {
   AbiTrap, bindHandler, buildImports, WitResultError,
-  type CniError, type GuestMemory, type HostError, type HostImports, type LinkInfo, type Request, type Route,
+  type CniError, type GuestMemory, type HostError, type HostImports, type LinkInfo, type Request, type Route, type VxlanInfo,
 } from '../../host/runtime/generated/abi.ts';
 import { ROOT } from '../../scripts/wit/generate.mjs';
 import { loadDefaultMap, renameExports } from '../../scripts/wit/rename-exports.mjs';
@@ -39,10 +39,13 @@ function recording<T extends object>(iface: string, impl: T, calls: Call[]): T {
 const hostErr = (tag: HostError['tag'], val: string) => new WitResultError<HostError>({ tag, val });
 const cniErr = (code: number, msg: string, details: string) => new WitResultError<CniError>({ code, msg, details });
 const link = (over: Partial<LinkInfo>): LinkInfo => ({
-  index: 0, name: '', kind: '', mtu: 0, mac: '', up: false, promisc: false, master: undefined, alias: undefined, ...over,
+  index: 0, name: '', kind: '', mtu: 0, mac: '', up: false, promisc: false, master: undefined, alias: undefined, vxlan: undefined, ...over,
 });
 const hostLink = (name: string) => link({ index: 4294967295, name, kind: 'bridge', mac: 'aa:bb:cc:dd:ee:ff', up: true, master: 'cni0 ✓' });
 const containerLink = (name: string) => link({ index: 1, name, kind: 'veth', mtu: 65535, promisc: true, alias: 'ălias' });
+const vxlanInfo = (over: Partial<VxlanInfo> = {}): VxlanInfo => ({
+  vni: 0, port: 0, local: undefined, group: undefined, underlay: undefined, learning: false, gbp: false, ttl: 0, ...over,
+});
 const route = (dst: string, over: Partial<Route> = {}): Route => ({
   dst, gw: undefined, dev: undefined, src: undefined, metric: undefined, table: undefined, scope: undefined, onlink: false, mtu: undefined, ...over,
 });
@@ -55,9 +58,15 @@ function fakeHost(calls: Call[]): HostImports {
     netlink: recording('netlink', {
       getLink: (ns, name) => {
         if (name === 'missing') throw hostErr('not-found', 'no link missing');
+        if (name === 'vxlan16777215') {
+          return link({
+            index: 3, name, kind: 'vxlan', mtu: 1450, mac: '02:ff:c0:00:02:01', up: true, alias: 'cni-wasm mark',
+            vxlan: vxlanInfo({ vni: 16777215, port: 65535, local: '192.0.2.1', group: 'ff02::1:ü', underlay: 'ul0 ✓', learning: true, gbp: true, ttl: 255 }),
+          });
+        }
         return ns === 'host' ? hostLink(name) : containerLink(name);
       },
-      listLinks: (ns) => (ns === 'host' ? [hostLink('a'), hostLink('b'), containerLink('c')] : []),
+      listLinks: (ns) => (ns === 'host' ? [hostLink('a'), link({ index: 4, name: 'b', kind: 'vxlan', vxlan: vxlanInfo() }), containerLink('c')] : []),
       createBridge: (name, o) => link({ index: 7, name, kind: 'bridge', mtu: o.mtu ?? 1500, mac: o.mac ?? '', up: o.vlanFiltering, promisc: o.promisc }),
       createVeth: (o) => {
         if (o.containerName === 'exists') throw hostErr('exists', 'exists');
@@ -68,6 +77,7 @@ function fakeHost(calls: Call[]): HostImports {
       },
       createVxlan: (name, o) => link({
         index: o.vni, name, kind: `ttl=${o.ttl ?? 'none'}`, mtu: o.port, mac: o.local ?? '', up: o.learning, promisc: o.gbp, master: o.mac, alias: o.underlay,
+        vxlan: vxlanInfo({ vni: o.vni, port: o.port, local: o.local, underlay: o.underlay, learning: o.learning, gbp: o.gbp, ttl: o.ttl ?? 0 }),
       }),
       setLink: (_ns, name) => { if (name === 'bad') throw hostErr('invalid', 'bad change'); },
       deleteLink: (_ns, name) => { if (name === 'gone') throw hostErr('not-found', 'gone'); },
@@ -147,6 +157,7 @@ const EXPECTED_CALLS: Call[] = [
   ['netlink.getLink', 'host', 'eth0 🐧'],
   ['netlink.getLink', 'container', 'x'],
   ['netlink.getLink', 'host', 'missing'],
+  ['netlink.getLink', 'host', 'vxlan16777215'],
   ['netlink.listLinks', 'host'],
   ['netlink.listLinks', 'container'],
   ['netlink.createBridge', 'cni0', { mtu: 9000, mac: U, vlanFiltering: true, promisc: false }],
@@ -280,7 +291,7 @@ describe.each(['stub', 'incremental'])('AssemblyScript bindings <-> host glue (-
     const calls: Call[] = [];
     const { handler } = instantiate(fixture(rt), fakeHost(calls));
     const out = handler.add(REQUEST);
-    expect(out).toBe('passed 65 checks; request {"cniVersion":"1.0.0","name":"ñet 🌐"}|c-1|eth0|2|K8S_POD_NAME=pöd|=|<none>|true');
+    expect(out).toBe('passed 66 checks; request {"cniVersion":"1.0.0","name":"ñet 🌐"}|c-1|eth0|2|K8S_POD_NAME=pöd|=|<none>|true');
     expect(calls).toStrictEqual(EXPECTED_CALLS);
   });
 
@@ -322,7 +333,7 @@ describe.each(['stub', 'incremental'])('AssemblyScript bindings <-> host glue (-
     const after1 = memory.buffer.byteLength;
     for (let i = 0; i < 30; i++) {
       calls.length = 0;
-      expect(handler.add(REQUEST)).toMatch(/^passed 65 checks/);
+      expect(handler.add(REQUEST)).toMatch(/^passed 66 checks/);
       expect(calls).toStrictEqual(EXPECTED_CALLS);
     }
     if (rt === 'incremental') expect(memory.buffer.byteLength).toBe(after1);
@@ -472,7 +483,7 @@ describe('hostile guest -> host calls trap with AbiTrap and never reach the host
   it('return area misaligned or outside memory: trapped before the host runs', () => {
     const g = hostile();
     expectTrap(() => g.fn('get_link')(0, 16, 2, 1026), /netlink\.get-link: return area: address 1026 is not 4-byte aligned/, g.calls);
-    expectTrap(() => g.fn('get_link')(0, 16, 2, 65536 - 32), /return area: \[65504, 65568\) is outside guest memory/, g.calls);
+    expectTrap(() => g.fn('get_link')(0, 16, 2, 65536 - 32), /return area: \[65504, 65620\) is outside guest memory/, g.calls);
   });
 
   it('parameters in memory (> 16 flat values): bad pointer, bad enum byte, bad bool byte, bad option byte', () => {
@@ -557,6 +568,8 @@ describe('hostile guest -> host calls trap with AbiTrap and never reach the host
     expect(() => g({ ...hostLink('x'), up: 'yes' })('get_link')(0, 16, 2, 1024)).toThrow(/^netlink\.get-link: host value "yes" is not a valid bool$/);
     expect(() => g(null)('get_link')(0, 16, 2, 1024)).toThrow(/netlink\.get-link: host value null is not a valid link-info/);
     expect(() => g({ ...hostLink('x'), mtu: -1 })('get_link')(0, 16, 2, 1024)).toThrow(/host value -1 is not a valid u32/);
+    expect(() => g({ ...hostLink('x'), vxlan: vxlanInfo({ ttl: 256 }) })('get_link')(0, 16, 2, 1024)).toThrow(/netlink\.get-link: host value 256 is not a valid u8/);
+    expect(() => g({ ...hostLink('x'), vxlan: 'vxlan' })('get_link')(0, 16, 2, 1024)).toThrow(/host value "vxlan" is not a valid vxlan-info/);
     expect(() => g(42)('sysctl_get')(0, 16, 2, 1024)).toThrow(TypeError);
   });
 

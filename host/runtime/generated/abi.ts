@@ -49,6 +49,28 @@ export interface LinkInfo {
   /** Name of the master (bridge) in the same namespace, if any. */
   master: string | undefined;
   alias: string | undefined;
+  /** A vxlan device's attributes as the kernel reports them; none for other kinds. */
+  vxlan: VxlanInfo | undefined;
+}
+
+/**
+ * What the kernel reports of an existing vxlan device (the counterpart of
+ * `vxlan-options`, without what `link-info` already shows: MTU and MAC).
+ */
+export interface VxlanInfo {
+  vni: number;
+  /** UDP destination port (Linux's default, when created without one, is 8472). */
+  port: number;
+  /** Local (source) VTEP address, when one is set. */
+  local: string | undefined;
+  /** Default remote or multicast group, when one is set (cni-wasm never sets one). */
+  group: string | undefined;
+  /** Name of the underlay link, when the device has one and the plugin may read it. */
+  underlay: string | undefined;
+  learning: boolean;
+  gbp: boolean;
+  /** 0: the kernel's default. */
+  ttl: number;
 }
 
 export interface BridgeOptions {
@@ -764,7 +786,7 @@ export function buildImports(host: HostImports, mem: GuestMemory): WebAssembly.I
     'cni:plugin/netlink@0.1.0': {
       'get-link': (p0: number, p1: number, p2: number, retptr: number): void => {
         const cx = enter(mem, 'netlink.get-link');
-        const out = cx.range(retptr, 64, 4, 'return area');
+        const out = cx.range(retptr, 116, 4, 'return area');
         const ns = liftNetns(cx, p0);
         const name = cx.string(p1, p2);
         storeResultLinkInfoHostError(cx, out, callHost<LinkInfo, HostError>(() => host.netlink.getLink(ns, name)));
@@ -777,20 +799,20 @@ export function buildImports(host: HostImports, mem: GuestMemory): WebAssembly.I
       },
       'create-bridge': (p0: number, p1: number, p2: number, p3: number, p4: number, p5: number, p6: number, p7: number, p8: number, retptr: number): void => {
         const cx = enter(mem, 'netlink.create-bridge');
-        const out = cx.range(retptr, 64, 4, 'return area');
+        const out = cx.range(retptr, 116, 4, 'return area');
         const name = cx.string(p0, p1);
         const options = liftFlatBridgeOptions(cx, p2, p3, p4, p5, p6, p7, p8);
         storeResultLinkInfoHostError(cx, out, callHost<LinkInfo, HostError>(() => host.netlink.createBridge(name, options)));
       },
       'create-veth': (p0: number, p1: number, p2: number, p3: number, p4: number, p5: number, p6: number, p7: number, p8: number, p9: number, retptr: number): void => {
         const cx = enter(mem, 'netlink.create-veth');
-        const out = cx.range(retptr, 124, 4, 'return area');
+        const out = cx.range(retptr, 228, 4, 'return area');
         const options = liftFlatVethOptions(cx, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9);
         storeResultTupleLinkInfoLinkInfoHostError(cx, out, callHost<[LinkInfo, LinkInfo], HostError>(() => host.netlink.createVeth(options)));
       },
       'create-vxlan': (p0: number, retptr: number): void => {
         const cx = enter(mem, 'netlink.create-vxlan');
-        const out = cx.range(retptr, 64, 4, 'return area');
+        const out = cx.range(retptr, 116, 4, 'return area');
         const params = cx.range(p0, 64, 4, 'parameter area');
         const name = cx.loadString(params);
         const options = loadVxlanOptions(cx, params + 8);
@@ -1497,6 +1519,7 @@ function storeLinkInfo(cx: Cx, ptr: number, v: LinkInfo): void {
   cx.setBool(ptr + 33, v.promisc);
   storeOptionString(cx, ptr + 36, v.master);
   storeOptionString(cx, ptr + 48, v.alias);
+  storeOptionVxlanInfo(cx, ptr + 60, v.vxlan);
 }
 
 function storeHostError(cx: Cx, ptr: number, v: HostError): void {
@@ -1539,7 +1562,7 @@ function storeListLinkInfo(cx: Cx, ptr: number, v: LinkInfo[]): void {
 function storeTupleLinkInfoLinkInfo(cx: Cx, ptr: number, v: [LinkInfo, LinkInfo]): void {
   if (!Array.isArray(v) || v.length !== 2) throw cx.badValue(v, 'tuple<link-info, link-info>');
   storeLinkInfo(cx, ptr, v[0]);
-  storeLinkInfo(cx, ptr + 60, v[1]);
+  storeLinkInfo(cx, ptr + 112, v[1]);
 }
 
 function loadOptionString(cx: Cx, ptr: number): string | undefined {
@@ -1654,11 +1677,20 @@ function loadCniError(cx: Cx, ptr: number): CniError {
   };
 }
 
+function storeOptionVxlanInfo(cx: Cx, ptr: number, v: VxlanInfo | undefined): void {
+  if (v === undefined) {
+    cx.setU8(ptr, 0);
+  } else {
+    cx.setU8(ptr, 1);
+    storeVxlanInfo(cx, ptr + 4, v);
+  }
+}
+
 /** Copies a list into guest memory (allocated with cabi_realloc); returns its address. */
 function lowerListLinkInfo(cx: Cx, v: LinkInfo[]): number {
   if (!Array.isArray(v)) throw cx.badValue(v, 'list<link-info>');
-  const base = cx.allocList(v.length, 60, 4);
-  for (let i = 0; i < v.length; i++) storeLinkInfo(cx, base + i * 60, v[i]!);
+  const base = cx.allocList(v.length, 112, 4);
+  for (let i = 0; i < v.length; i++) storeLinkInfo(cx, base + i * 112, v[i]!);
   return base;
 }
 
@@ -1710,6 +1742,18 @@ function storeTupleStringString(cx: Cx, ptr: number, v: [string, string]): void 
   if (!Array.isArray(v) || v.length !== 2) throw cx.badValue(v, 'tuple<string, string>');
   cx.storeString(ptr, v[0]);
   cx.storeString(ptr + 8, v[1]);
+}
+
+function storeVxlanInfo(cx: Cx, ptr: number, v: VxlanInfo): void {
+  if (typeof v !== 'object' || v === null) throw cx.badValue(v, 'vxlan-info');
+  cx.setU32(ptr, v.vni);
+  cx.setU16(ptr + 4, v.port);
+  storeOptionString(cx, ptr + 8, v.local);
+  storeOptionString(cx, ptr + 20, v.group);
+  storeOptionString(cx, ptr + 32, v.underlay);
+  cx.setBool(ptr + 44, v.learning);
+  cx.setBool(ptr + 45, v.gbp);
+  cx.setU8(ptr + 46, v.ttl);
 }
 
 function storeAddress(cx: Cx, ptr: number, v: Address): void {

@@ -33,7 +33,7 @@ import { addFdb, addNeighbor, delFdb, delNeighbor, listFdb, listNeighbors } from
 import { type Route as SysRoute, type RouteSpec, addRoute, delRoute, listRoutes, replaceRoute } from '../../sys/netlink/routes.ts';
 import { isSysError } from '../../sys/errors.ts';
 import type { NetlinkSocket } from '../../sys/netlink/socket.ts';
-import type { Address, FdbEntry, IpFamily, LinkInfo, Neighbour, Netlink, Netns, Route, RouteScope, VlanEntry } from '../generated/abi.ts';
+import type { Address, FdbEntry, IpFamily, LinkInfo, Neighbour, Netlink, Netns, Route, RouteScope, VlanEntry, VxlanInfo } from '../generated/abi.ts';
 import { ROUTE_SCOPE_CASES } from '../generated/abi.ts';
 import { type HostState, invalid, notFound } from './context.ts';
 
@@ -41,7 +41,7 @@ function family(f: IpFamily): 4 | 6 | undefined {
   return f === 'v4' ? 4 : f === 'v6' ? 6 : undefined;
 }
 
-function linkInfo(l: Link, masterName: string | undefined): LinkInfo {
+function linkInfo(l: Link, masterName: string | undefined, vxlan: VxlanInfo | undefined): LinkInfo {
   return {
     index: l.index,
     name: l.name,
@@ -52,6 +52,7 @@ function linkInfo(l: Link, masterName: string | undefined): LinkInfo {
     promisc: l.promisc,
     master: masterName,
     alias: l.alias,
+    vxlan,
   };
 }
 
@@ -65,12 +66,17 @@ function lookup(s: NetlinkSocket, ns: Ns, name: string): Link {
   }
 }
 
-function masterName(s: NetlinkSocket, l: Link, byIndex?: Map<number, Link>): string | undefined {
+function masterName(s: NetlinkSocket, l: Link, known?: Map<number, Link>): string | undefined {
   if (!l.master) return undefined;
-  const m = byIndex?.get(l.master);
-  if (m) return m.name;
+  return linkByIndex(s, l.master, known)?.name;
+}
+
+/** A link by ifindex (from `known` when it is there), undefined when it is gone. */
+function linkByIndex(s: NetlinkSocket, index: number, known?: Map<number, Link>): Link | undefined {
+  const k = known?.get(index);
+  if (k) return k;
   try {
-    return getLink(s, l.master).name;
+    return getLink(s, index);
   } catch {
     return undefined;
   }
@@ -102,6 +108,22 @@ function readOnlyRouteOk(r: Route, op: 'add' | 'replace' | 'del'): boolean {
 
 export function createNetlink(st: HostState): Netlink {
   const enf = st.enforcer;
+
+  /**
+   * A vxlan device's attributes for link-info. Its underlay is named only when it lives in
+   * the same namespace (a device moved elsewhere keeps an underlay the plugin cannot name)
+   * and, in the host namespace, the plugin may read it.
+   */
+  const vxlanInfo = (s: NetlinkSocket, ns: Netns, l: Link, known?: Map<number, Link>): VxlanInfo | undefined => {
+    const v = l.vxlan;
+    if (v === undefined) return undefined;
+    let underlay: string | undefined;
+    if (v.underlay !== undefined && l.linkNetnsid === undefined) {
+      const u = linkByIndex(s, v.underlay, known);
+      if (u !== undefined && (ns === 'container' || enf.canReadHostLink(u))) underlay = u.name;
+    }
+    return { vni: v.vni, port: v.port ?? 0, local: v.local, group: v.group, underlay, learning: v.learning, gbp: v.gbp, ttl: v.ttl };
+  };
 
   /** Look up a link the plugin may read in `ns` (container: needs links.container). */
   const readable = (ns: Netns, name: string, what: string): { s: NetlinkSocket; link: Link } => {
@@ -196,14 +218,14 @@ export function createNetlink(st: HostState): Netlink {
     getLink(ns, name) {
       return st.call('netlink.get-link', () => [ns, name], () => {
         const { s, link } = readable(ns, name, 'read links');
-        return linkInfo(link, masterName(s, link));
+        return linkInfo(link, masterName(s, link), vxlanInfo(s, ns, link));
       }, (l) => ({ index: l.index, kind: l.kind }));
     },
 
     listLinks(ns) {
       return st.call('netlink.list-links', () => [ns], () => {
         const { s, all, visible } = visibleLinks(ns, 'list links');
-        return [...visible.values()].map((l) => linkInfo(l, masterName(s, l, all)));
+        return [...visible.values()].map((l) => linkInfo(l, masterName(s, l, all), vxlanInfo(s, ns, l, all)));
       }, (ls) => ls.map((l) => l.name));
     },
 
@@ -220,7 +242,7 @@ export function createNetlink(st: HostState): Netlink {
           setLink(s, link.index, { promisc: true });
           link = getLink(s, link.index);
         }
-        return linkInfo(link, undefined);
+        return linkInfo(link, undefined, undefined);
       }, (l) => ({ index: l.index }));
     },
 
@@ -263,7 +285,7 @@ export function createNetlink(st: HostState): Netlink {
           }
         }
         const containerEnd = getLink(cs, o.containerName);
-        return [linkInfo(hostEnd, undefined), linkInfo(containerEnd, undefined)] as [LinkInfo, LinkInfo];
+        return [linkInfo(hostEnd, undefined, undefined), linkInfo(containerEnd, undefined, undefined)] as [LinkInfo, LinkInfo];
       }, ([h, c]) => ({ host: h.name, container: c.name }));
     },
 
@@ -278,7 +300,8 @@ export function createNetlink(st: HostState): Netlink {
         if (o.ttl !== undefined) spec.ttl = o.ttl;
         if (o.mtu !== undefined) spec.mtu = o.mtu;
         if (o.mac !== undefined) spec.mac = o.mac;
-        return linkInfo(createVxlan(s, spec), undefined);
+        const made = createVxlan(s, spec);
+        return linkInfo(made, undefined, vxlanInfo(s, 'host', made));
       }, (l) => ({ index: l.index }));
     },
 

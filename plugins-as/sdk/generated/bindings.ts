@@ -151,6 +151,28 @@ export class LinkInfo {
   /** Name of the master (bridge) in the same namespace, if any. */
   master: string | null = null;
   alias: string | null = null;
+  /** A vxlan device's attributes as the kernel reports them; none for other kinds. */
+  vxlan: VxlanInfo | null = null;
+}
+
+/**
+ * What the kernel reports of an existing vxlan device (the counterpart of
+ * `vxlan-options`, without what `link-info` already shows: MTU and MAC).
+ */
+export class VxlanInfo {
+  vni: u32 = 0;
+  /** UDP destination port (Linux's default, when created without one, is 8472). */
+  port: u16 = 0;
+  /** Local (source) VTEP address, when one is set. */
+  local: string | null = null;
+  /** Default remote or multicast group, when one is set (cni-wasm never sets one). */
+  group: string | null = null;
+  /** Name of the underlay link, when the device has one and the plugin may read it. */
+  underlay: string | null = null;
+  learning: bool = false;
+  gbp: bool = false;
+  /** 0: the kernel's default. */
+  ttl: u8 = 0;
 }
 
 export class BridgeOptions {
@@ -270,7 +292,7 @@ export class Request {
 // ---------------------------------------------------------------------------
 // Imports
 
-const RET_AREA: usize = memory.data(124, 8);
+const RET_AREA: usize = memory.data(228, 8);
 const PARAMS_AREA: usize = memory.data(80, 8);
 
 @external("cni:plugin/log@0.1.0", "write")
@@ -1123,6 +1145,7 @@ export function loadLinkInfo(ptr: usize): LinkInfo {
   v.promisc = ldBool(ptr + 33);
   v.master = loadOptionString(ptr + 36);
   v.alias = loadOptionString(ptr + 48);
+  v.vxlan = loadOptionVxlanInfo(ptr + 60);
   return v;
 }
 
@@ -1135,7 +1158,7 @@ export function loadHostError(ptr: usize): HostError {
 /** Lifts a list the host allocated with cabi_realloc, then frees its element area. */
 export function liftListLinkInfo(ptr: usize, len: usize): Array<LinkInfo> {
   const out = new Array<LinkInfo>(<i32>len);
-  for (let i: usize = 0; i < len; i++) out[<i32>i] = loadLinkInfo(ptr + i * 60);
+  for (let i: usize = 0; i < len; i++) out[<i32>i] = loadLinkInfo(ptr + i * 112);
   freeHostBlock(ptr);
   return out;
 }
@@ -1143,7 +1166,7 @@ export function liftListLinkInfo(ptr: usize, len: usize): Array<LinkInfo> {
 export function loadTupleLinkInfoLinkInfo(ptr: usize): Tuple2<LinkInfo, LinkInfo> {
   return new Tuple2<LinkInfo, LinkInfo>(
     loadLinkInfo(ptr),
-    loadLinkInfo(ptr + 60),
+    loadLinkInfo(ptr + 112),
   );
 }
 
@@ -1264,6 +1287,11 @@ export function storeCniError(ptr: usize, v: CniError): void {
   storeString(ptr + 12, v.details);
 }
 
+export function loadOptionVxlanInfo(ptr: usize): VxlanInfo | null {
+  if (ld8(ptr) == 0) return null;
+  return loadVxlanInfo(ptr + 4);
+}
+
 export function loadAddress(ptr: usize): Address {
   const v = new Address();
   v.link = liftString(ld32(ptr), ld32(ptr + 4));
@@ -1307,6 +1335,19 @@ export function loadTupleStringString(ptr: usize): Tuple2<string, string> {
     liftString(ld32(ptr), ld32(ptr + 4)),
     liftString(ld32(ptr + 8), ld32(ptr + 8 + 4)),
   );
+}
+
+export function loadVxlanInfo(ptr: usize): VxlanInfo {
+  const v = new VxlanInfo();
+  v.vni = ld32(ptr);
+  v.port = ld16(ptr + 4);
+  v.local = loadOptionString(ptr + 8);
+  v.group = loadOptionString(ptr + 20);
+  v.underlay = loadOptionString(ptr + 32);
+  v.learning = ldBool(ptr + 44);
+  v.gbp = ldBool(ptr + 45);
+  v.ttl = ld8(ptr + 46);
+  return v;
 }
 
 export function loadOptionU32(ptr: usize): Some<u32> | null {
