@@ -22,7 +22,10 @@ function runNft(args: string[], input: string | undefined, ns: NetnsHandle | und
   const nft = opts.nft ?? 'nft';
   const [cmd, argv] = ns ? ['nsenter', [`--net=${ns.path}`, nft, ...args]] : [nft, args];
   const r = spawnSync(cmd as string, argv as string[], { input: input ?? '', encoding: 'utf8', timeout: 30_000 });
-  if (r.error) throw new SysError((r.error as { code?: string }).code ?? 'EIO', op, `cannot run ${cmd}: ${r.error.message}`);
+  // EPIPE only says the child exited before reading its script (e.g. nsenter could not exec
+  // nft): its exit status and stderr say why.
+  const code = (r.error as { code?: string } | undefined)?.code;
+  if (r.error && !(code === 'EPIPE' && r.status !== null)) throw new SysError(code ?? 'EIO', op, `cannot run ${cmd}: ${r.error.message}`);
   if (r.status !== 0) {
     const msg = (r.stderr || r.stdout || '').trim();
     const errno = /No such file or directory/.test(msg) ? 'ENOENT' : /File exists/.test(msg) ? 'EEXIST' : /Operation not permitted/.test(msg) ? 'EPERM' : 'EINVAL';
