@@ -54,6 +54,8 @@ export interface InstanceOptions {
   hasInitialize: boolean;
   /** Called when the budget stopped the guest, possibly in the middle of a host call. */
   onAbort?: () => void;
+  /** The wall-clock budget; default limits.callTimeoutMs. */
+  budgetMs?: number;
 }
 
 /**
@@ -81,7 +83,7 @@ export function invokePlugin(module: WebAssembly.Module, opts: InstanceOptions, 
   // handler (guest code and the canonical-ABI glue, host calls nested) are their own phases.
   const tb = enter('wasm.budget');
   try {
-    return withBudget(limits.callTimeoutMs, () => {
+    return withBudget(opts.budgetMs ?? limits.callTimeoutMs, () => {
       const ti = enter('wasm.instantiate');
       const exports = new WebAssembly.Instance(module, imports).exports;
       memory = exports['memory'] as WebAssembly.Memory;

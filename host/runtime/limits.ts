@@ -19,6 +19,12 @@ export interface Limits {
   maxTableElements: number;
   /** Largest .wasm file the host reads. */
   maxModuleBytes: number;
+  /**
+   * How long a native IPAM binary may run (a DHCP lease takes seconds). A plugin whose IPAM
+   * type is a native binary gets this on top of callTimeoutMs: the budget cannot pause while
+   * the host waits for the child.
+   */
+  ipamTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -31,6 +37,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxHostCallBytes: 1 * MiB,
   maxTableElements: 65536,
   maxModuleBytes: 16 * MiB,
+  ipamTimeoutMs: 30_000,
 });
 
 /** Upper bounds a policy may not exceed (wasm32 memory is at most 4 GiB). */
@@ -42,6 +49,7 @@ const BOUNDS: Record<keyof Limits, [min: number, max: number]> = {
   maxHostCallBytes: [1, 256 * MiB],
   maxTableElements: [1, 10_000_000],
   maxModuleBytes: [8, 1024 * MiB],
+  ipamTimeoutMs: [1, 3_600_000],
 };
 
 export const LIMIT_KEYS = Object.keys(BOUNDS) as (keyof Limits)[];

@@ -9,7 +9,7 @@ import { CniError, ErrorCode } from '../cni/errors.ts';
 import { isObject, type JsonObject } from '../cni/config.ts';
 import { convertResult, prevResultFromConfig, resultToJSON } from '../cni/result.ts';
 import type { Command } from '../cni/env.ts';
-import type { Plugin, PluginLoader, PluginRequest } from '../cni/registry.ts';
+import { locatePlugin, searchDirs, type Plugin, type PluginLoader, type PluginRequest } from '../cni/registry.ts';
 import { pluginError, refused, RuntimeErrorCode, type PluginIdent } from './errors.ts';
 import { applyEnvLimits, memoryPages, resolveLimits, type Limits } from './limits.ts';
 import { verifyStructure, capMainModule, type HandlerFunc, type StructureInfo } from './verify.ts';
@@ -169,6 +169,12 @@ export function createWasmLoader<A extends { limits: Limits }>(hooks: LoaderHook
   };
 }
 
+/** Does this invocation's IPAM type resolve to a native binary (no `<type>.wasm` where plugins are found)? */
+function delegatesToNativeIpam(req: PluginRequest): boolean {
+  const t = req.config.ipam?.type;
+  return typeof t === 'string' && t !== '' && locatePlugin(t, searchDirs(req.env)) === undefined;
+}
+
 function runPlugin<A extends { limits: Limits }>(
   hooks: LoaderHooks<A>,
   env: Record<string, string | undefined>,
@@ -194,7 +200,13 @@ function runPlugin<A extends { limits: Limits }>(
   const binding = hooks.createHost({ ...ctx, authorization, limits });
   leave(ts);
   try {
-    const out = invokePlugin(module, { plugin, limits, host: binding.imports, hasInitialize: structure.hasInitialize, onAbort: binding.abort?.bind(binding) }, func, witReq);
+    const budgetMs = limits.callTimeoutMs + (delegatesToNativeIpam(req) ? limits.ipamTimeoutMs : 0);
+    const out = invokePlugin(
+      module,
+      { plugin, limits, host: binding.imports, hasInitialize: structure.hasInitialize, onAbort: binding.abort?.bind(binding), budgetMs },
+      func,
+      witReq,
+    );
     const tr = enter('result');
     const result = func === 'add' ? mapSandbox(decodeResult(plugin, out ?? ''), SANDBOX_CONTAINER, req.env.netns) : undefined;
     leave(tr);

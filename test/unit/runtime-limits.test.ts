@@ -12,6 +12,7 @@ describe('limits', () => {
       maxHostCallBytes: 1048576,
       maxTableElements: 65536,
       maxModuleBytes: 16777216,
+      ipamTimeoutMs: 30000,
     });
     expect(memoryPages(DEFAULT_LIMITS)).toBe(1024);
     expect(Object.isFrozen(DEFAULT_LIMITS)).toBe(true);

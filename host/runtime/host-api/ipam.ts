@@ -56,14 +56,14 @@ export function createIpam(st: HostState): Ipam {
     const r = spawnSync(path, [], {
       input: Buffer.from(ctx.configText),
       env: childEnv,
-      timeout: limits.callTimeoutMs,
+      timeout: limits.ipamTimeoutMs,
       maxBuffer: limits.maxResultBytes,
       killSignal: 'SIGKILL',
     });
     leave(tx);
     if (r.error) {
       const code = (r.error as NodeJS.ErrnoException).code;
-      if (code === 'ETIMEDOUT') throw new CniError(ErrorCode.IoFailure, `IPAM plugin ${path} did not answer within ${limits.callTimeoutMs} ms`);
+      if (code === 'ETIMEDOUT') throw new CniError(ErrorCode.IoFailure, `IPAM plugin ${path} did not answer within ${limits.ipamTimeoutMs} ms`, 'the limit is the policy limit ipamTimeoutMs');
       if (code === 'ENOBUFS') throw new CniError(ErrorCode.IoFailure, `IPAM plugin ${path} wrote more than ${limits.maxResultBytes} bytes`);
       throw new CniError(ErrorCode.IoFailure, `failed to execute IPAM plugin ${path}: ${r.error.message}`);
     }
