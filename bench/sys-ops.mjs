@@ -120,6 +120,31 @@ function loadCost(file, nsPath, firstCall) {
   return { imp, first };
 }
 
+/** The first getLink of a fresh process (the decoder cold), after require and socket open. */
+function coldGetLink(file, nsPath) {
+  const probe = `
+    const m = require(${JSON.stringify(file)});
+    const h = m.openNetns(process.argv[1]);
+    const s = m.NetlinkSocket.open(h);
+    const t0 = performance.now();
+    m.getLink(s, 'eth0');
+    const t1 = performance.now();
+    m.getLink(s, 'lo');
+    const t2 = performance.now();
+    process.stdout.write(JSON.stringify([t1 - t0, t2 - t1]));
+  `;
+  const first = [];
+  const second = [];
+  for (let i = 0; i < LOAD_RUNS; i++) {
+    const r = spawnSync(process.execPath, ['-e', probe, nsPath], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`get-link probe failed: ${r.stderr}`);
+    const [a, b] = JSON.parse(r.stdout);
+    first.push(a);
+    second.push(b);
+  }
+  return { first, second };
+}
+
 function processFloor() {
   const xs = [];
   for (let i = 0; i < LOAD_RUNS; i++) {
@@ -216,6 +241,14 @@ async function main() {
   }
   report('add route (default via gateway)', route);
 
+  const get = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = now();
+    getLink(s, 'cni0');
+    get.push(now() - t);
+  }
+  report('get link by name (bridge)', get);
+
   const dump = [];
   for (let i = 0; i < RUNS; i++) {
     const t = now();
@@ -250,6 +283,9 @@ async function main() {
   const all = loadCost(allFile, ctr.path, firstCall);
   report(`load host/sys (netns + rtnetlink; ${(sizes.get(allFile) / 1024).toFixed(0)} KiB bundle), require()`, all.imp);
   report('  require + first call (open ns, socket, link dump)', all.first);
+  const cold = coldGetLink(allFile, ctr.path);
+  report('  first getLink in a fresh process (cold decoder)', cold.first);
+  report('  second getLink in that process', cold.second);
   const core = loadCost(coreFile, ctr.path, firstCall);
   report(`load netns + socket only (${(sizes.get(coreFile) / 1024).toFixed(0)} KiB), require()`, core.imp);
   report('  require + first call (open ns, socket, link dump)', core.first);

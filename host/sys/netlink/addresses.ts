@@ -1,16 +1,25 @@
 // rtnetlink addresses, IPv4 and IPv6: add, delete, list.
 // Errors: EEXIST (address already on the link), EADDRNOTAVAIL (delete of an address
 // that is not there), ENODEV (no such link).
-import { AttrStream } from 'netlink/dist/structs.js';
-import { formatAddressMessage, parseAddressMessage, type AddressAttrs } from 'netlink/dist/rt/structs.js';
+//
+// struct ifaddrmsg + IFA_* attributes, encoded and decoded by hand (see links.ts).
 import { SysError } from '../errors.ts';
+import { attr, bytesAt, rdU32, scanAttrs, str, strAt, u32 } from './attrs.ts';
 import { AF_UNSPEC, afOf, broadcastOf, type Family, familyOfAf, formatIp, parsePrefix } from './ip.ts';
 import { type LinkRef, linkIndex } from './links.ts';
-import { type NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from './socket.ts';
+import { type NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type NlMessage } from './socket.ts';
 
 const RTM_NEWADDR = 20;
 const RTM_DELADDR = 21;
 const RTM_GETADDR = 22;
+
+// struct ifaddrmsg { u8 family; u8 prefixlen; u8 flags; u8 scope; u32 index; }
+const IFADDRMSG_LEN = 8;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_LABEL = 3;
+const IFA_BROADCAST = 4;
+const IFA_FLAGS = 8; // u32, supersedes ifaddrmsg.flags
 
 export const IFA_F = {
   secondary: 0x01,
@@ -80,31 +89,28 @@ function flagNames(bits: number): AddressFlag[] {
   return (Object.keys(IFA_F) as AddressFlag[]).filter((k) => (bits & IFA_F[k]) !== 0);
 }
 
-function message(index: number, spec: AddressSpec, forDelete: boolean): Uint8Array[] {
+function message(index: number, spec: AddressSpec, forDelete: boolean): Buffer[] {
   const p = parsePrefix(spec.address);
   let flags = 0;
   if (spec.nodad) flags |= IFA_F.nodad;
   if (spec.noprefixroute) flags |= IFA_F.noprefixroute;
-  const attrs: AddressAttrs = { local: p.bytes, address: p.bytes };
+  const hdr = Buffer.alloc(IFADDRMSG_LEN);
+  hdr[0] = afOf(p.family);
+  hdr[1] = p.prefixLen;
+  hdr[2] = flags & 0xff;
+  hdr[3] = scopeNumber(spec.scope);
+  hdr.writeUInt32LE(index >>> 0, 4);
+  const out = [hdr, attr(IFA_LOCAL, p.bytes), attr(IFA_ADDRESS, p.bytes)];
   if (!forDelete) {
-    if (flags) attrs.flags = { __unknown: flags };
+    if (flags) out.push(u32(IFA_FLAGS, flags));
     if (p.family === 4) {
       const b = spec.broadcast ?? p.prefixLen < 31;
-      if (typeof b === 'string') attrs.broadcast = parsePrefix(b, 4).bytes;
-      else if (b) attrs.broadcast = broadcastOf(p.bytes, p.prefixLen);
+      if (typeof b === 'string') out.push(attr(IFA_BROADCAST, parsePrefix(b, 4).bytes));
+      else if (b) out.push(attr(IFA_BROADCAST, broadcastOf(p.bytes, p.prefixLen)));
     }
-    if (spec.label !== undefined) attrs.label = spec.label;
+    if (spec.label !== undefined) out.push(str(IFA_LABEL, spec.label));
   }
-  const s = new AttrStream();
-  formatAddressMessage(
-    {
-      kind: 'address',
-      data: { family: afOf(p.family), prefixlen: p.prefixLen, flags: { __unknown: flags & 0xff }, scope: scopeNumber(spec.scope), index },
-      attrs,
-    },
-    s,
-  );
-  return s.bufs;
+  return out;
 }
 
 function describe(spec: AddressSpec): string {
@@ -129,48 +135,70 @@ export interface AddressFilter {
 
 export function listAddresses(s: NetlinkSocket, filter: AddressFilter = {}): Address[] {
   const index = filter.link === undefined ? undefined : linkIndex(s, filter.link);
-  const req = Buffer.alloc(8); // struct ifaddrmsg
+  const req = Buffer.alloc(IFADDRMSG_LEN);
   req[0] = filter.family ? afOf(filter.family) : AF_UNSPEC;
   const out: Address[] = [];
   for (const m of s.dump(RTM_GETADDR, req, { op: 'address.list' })) {
-    if (m.type !== RTM_NEWADDR || m.data.length < 8) continue;
+    if (m.type !== RTM_NEWADDR || m.data.length < IFADDRMSG_LEN) continue;
     const family = familyOfAf(m.data[0]!);
-    const ifindex = m.data.readUInt32LE(4);
-    if (!family || (filter.family && family !== filter.family) || (index !== undefined && ifindex !== index)) continue;
-    const { attrs } = parseAddressMessage(m.data);
-    const local = attrs.local ?? attrs.address;
-    if (!local) continue;
-    const prefixLen = m.data[1]!;
-    // IFA_FLAGS (u32) supersedes the u8 in the header when present; read the raw bits.
-    let bits = m.data[2]!;
-    const raw = rawU32Attr(m.data.subarray(8), 8);
-    if (raw !== undefined) bits = raw;
-    const a: Address = {
-      index: ifindex,
-      family,
-      address: formatIp(local),
-      prefixLen,
-      cidr: `${formatIp(local)}/${prefixLen}`,
-      scope: scopeName(m.data[3]!),
-      flags: flagNames(bits),
-    };
-    if (attrs.label) a.label = attrs.label;
-    if (attrs.broadcast) a.broadcast = formatIp(attrs.broadcast);
-    if (attrs.local && attrs.address && !attrs.local.equals(attrs.address)) a.peer = formatIp(attrs.address);
-    out.push(a);
+    if (!family || (filter.family && family !== filter.family)) continue;
+    if (index !== undefined && rdU32(m.data, 4) !== index) continue;
+    const a = parseAddress(m);
+    if (a) out.push(a);
   }
   return out;
 }
 
-function rawU32Attr(attrs: Buffer, type: number): number | undefined {
-  let off = 0;
-  while (off + 4 <= attrs.length) {
-    const len = attrs.readUInt16LE(off);
-    if (len < 4 || off + len > attrs.length) return undefined;
-    if ((attrs.readUInt16LE(off + 2) & 0x3fff) === type && len >= 8) return attrs.readUInt32LE(off + 4);
-    off += (len + 3) & ~3;
-  }
-  return undefined;
+/**
+ * Decode an RTM_NEWADDR payload; undefined for a family other than IPv4/IPv6 or
+ * without an address.
+ */
+export function parseAddress(m: NlMessage): Address | undefined {
+  const d = m.data;
+  if (d.length < IFADDRMSG_LEN) return undefined;
+  const family = familyOfAf(d[0]!);
+  if (!family) return undefined;
+  let local: Buffer | undefined;
+  let address: Buffer | undefined;
+  let label = '';
+  let broadcast: Buffer | undefined;
+  let bits = d[2]!;
+  scanAttrs(d, IFADDRMSG_LEN, d.length, (type, off, len) => {
+    switch (type) {
+      case IFA_LOCAL:
+        local = bytesAt(d, off, len);
+        break;
+      case IFA_ADDRESS:
+        address = bytesAt(d, off, len);
+        break;
+      case IFA_LABEL:
+        label = strAt(d, off, len);
+        break;
+      case IFA_BROADCAST:
+        broadcast = bytesAt(d, off, len);
+        break;
+      case IFA_FLAGS:
+        if (len >= 4) bits = rdU32(d, off);
+        break;
+    }
+  });
+  const ip = local ?? address;
+  if (!ip) return undefined;
+  const prefixLen = d[1]!;
+  const text = formatIp(ip);
+  const a: Address = {
+    index: rdU32(d, 4),
+    family,
+    address: text,
+    prefixLen,
+    cidr: `${text}/${prefixLen}`,
+    scope: scopeName(d[3]!),
+    flags: flagNames(bits),
+  };
+  if (label) a.label = label;
+  if (broadcast) a.broadcast = formatIp(broadcast);
+  if (local && address && !local.equals(address)) a.peer = formatIp(address);
+  return a;
 }
 
 /** Throws unless `e` is the kernel saying the address is not there. */

@@ -1,7 +1,8 @@
-// Hand-encoded netlink attributes, for what the `netlink` package does not encode:
-// nested IFLA_LINKINFO (kind + per-kind data), IFLA_PROTINFO (needs NLA_F_NESTED,
-// which the package's AttrStream masks off), IFLA_AF_SPEC for bridge VLANs.
-// Each helper returns one Buffer, already padded to 4 bytes.
+// Netlink attributes (struct nlattr: u16 len, u16 type, payload, padding to 4 bytes),
+// encoded and decoded by hand for rtnetlink (links, addresses, routes, neighbours) and
+// nf_tables. Encoders return one Buffer each, already padded; a message is a list of
+// them after its fixed header. Decoders walk a payload once and read only the types
+// they need, skipping the rest by length (see scanAttrs).
 export const NLA_F_NESTED = 0x8000;
 export const NLA_F_NET_BYTEORDER = 0x4000;
 const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
@@ -75,6 +76,39 @@ export function parseAttrList(data: Buffer): { type: number; data: Buffer }[] {
   }
   return out;
 }
+
+// Little-endian reads by byte arithmetic: in a fresh process each Buffer#readUInt*
+// method costs a lazy compile and a bounds-checking call on first use, which is most
+// of what a cold decode costs. Callers check lengths (the attribute walk does).
+export const rdU16 = (b: Uint8Array, off: number): number => b[off]! | (b[off + 1]! << 8);
+export const rdS32 = (b: Uint8Array, off: number): number => b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
+export const rdU32 = (b: Uint8Array, off: number): number => rdS32(b, off) >>> 0;
+
+/**
+ * Walk the attributes in b[start, end): `visit(type, off, len)` gets each attribute's
+ * type (flags stripped) and where its payload is in `b` (no copy, no subarray). A
+ * truncated or malformed tail ends the walk, as in the kernel's nla_for_each_attr.
+ */
+export function scanAttrs(b: Buffer, start: number, end: number, visit: (type: number, off: number, len: number) => void): void {
+  let off = start;
+  while (off + 4 <= end) {
+    const len = rdU16(b, off);
+    if (len < 4 || off + len > end) return;
+    visit(rdU16(b, off + 2) & NLA_TYPE_MASK, off + 4, len - 4);
+    off += align4(len);
+  }
+}
+
+/** A NUL-terminated (or unterminated) string payload at b[off, off + len). */
+export function strAt(b: Buffer, off: number, len: number): string {
+  const end = off + len;
+  let i = off;
+  while (i < end && b[i] !== 0) i++;
+  return b.toString('utf8', off, i);
+}
+
+/** A payload as its own Buffer (a view, not a copy). */
+export const bytesAt = (b: Buffer, off: number, len: number): Buffer => b.subarray(off, off + len);
 
 /** Read a NUL-terminated string attribute. */
 export function readStr(b: Buffer | undefined): string | undefined {

@@ -1,17 +1,29 @@
 // rtnetlink routes: add, replace, delete, list.
 // Errors: EEXIST (add of an existing route), ESRCH (delete of a missing route),
 // ENETUNREACH (gateway not reachable without onlink), ENODEV (no such link).
-import { AttrStream } from 'netlink/dist/structs.js';
-import { formatRouteAttrs, parseRouteMessage, type RouteAttrs } from 'netlink/dist/rt/structs.js';
+//
+// struct rtmsg + RTA_* attributes, encoded and decoded by hand (see links.ts).
 import { SysError } from '../errors.ts';
+import { attr, bytesAt, nest, rdU32, scanAttrs, u32 } from './attrs.ts';
 import { type ScopeName, SCOPES, scopeName } from './addresses.ts';
 import { AF_UNSPEC, afOf, type Family, familyOfAf, formatIp, networkOf, parseIp, parsePrefix } from './ip.ts';
 import { type LinkRef, linkIndex } from './links.ts';
-import { type NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from './socket.ts';
+import { type NetlinkSocket, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type NlMessage } from './socket.ts';
 
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
 const RTM_GETROUTE = 26;
+
+// struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
+const RTMSG_LEN = 12;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_PREFSRC = 7;
+const RTA_METRICS = 8; // nested RTAX_*
+const RTA_TABLE = 15; // u32, for tables above 255
+const RTAX_MTU = 2;
 
 const RTNH_F_ONLINK = 0x4;
 const RTM_F_CLONED = 0x200;
@@ -94,8 +106,7 @@ function message(s: NetlinkSocket, spec: RouteSpec, forDelete: boolean): Uint8Ar
   else if ((type === 'unicast' || type === 'unspec') && !spec.gateway) scope = SCOPES.link;
   else scope = SCOPES.universe;
 
-  // struct rtmsg { family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags }
-  const hdr = Buffer.alloc(12);
+  const hdr = Buffer.alloc(RTMSG_LEN);
   hdr[0] = afOf(d.family);
   hdr[1] = d.len;
   hdr[4] = table < 256 ? table : RT_TABLE_UNSPEC;
@@ -104,25 +115,18 @@ function message(s: NetlinkSocket, spec: RouteSpec, forDelete: boolean): Uint8Ar
   hdr[7] = ROUTE_TYPES[type];
   hdr.writeUInt32LE(spec.onlink ? RTNH_F_ONLINK : 0, 8);
 
-  const attrs: RouteAttrs = { table };
-  if (d.len > 0 || !forDelete) attrs.dst = d.bytes;
+  const out = [hdr, u32(RTA_TABLE, table)];
+  if (d.len > 0 || !forDelete) out.push(attr(RTA_DST, d.bytes));
   if (spec.gateway !== undefined) {
     const g = parseIp(spec.gateway);
     if (g.family !== d.family) throw new SysError('EINVAL', 'route', `gateway ${spec.gateway} is not an IPv${d.family} address`);
-    attrs.gateway = g.bytes;
+    out.push(attr(RTA_GATEWAY, g.bytes));
   }
-  if (spec.link !== undefined) attrs.oif = linkIndex(s, spec.link);
-  if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src, d.family).bytes;
-  if (spec.metric !== undefined) attrs.priority = spec.metric;
-  if (spec.mtu !== undefined) {
-    const mtu = Buffer.alloc(4);
-    mtu.writeUInt32LE(spec.mtu, 0);
-    attrs.metrics = { mtu };
-  }
-  const st = new AttrStream();
-  st.emit(hdr);
-  st.emit(formatRouteAttrs(attrs));
-  return st.bufs;
+  if (spec.link !== undefined) out.push(u32(RTA_OIF, linkIndex(s, spec.link)));
+  if (spec.src !== undefined) out.push(attr(RTA_PREFSRC, parseIp(spec.src, d.family).bytes));
+  if (spec.metric !== undefined) out.push(u32(RTA_PRIORITY, spec.metric));
+  if (spec.mtu !== undefined) out.push(nest(RTA_METRICS, [u32(RTAX_MTU, spec.mtu)]));
+  return out;
 }
 
 function describe(spec: RouteSpec): string {
@@ -158,38 +162,78 @@ export interface RouteFilter {
 export function listRoutes(s: NetlinkSocket, filter: RouteFilter = {}): Route[] {
   const table = filter.table ?? RT_TABLE_MAIN;
   const oif = filter.link === undefined ? undefined : linkIndex(s, filter.link);
-  const req = Buffer.alloc(12);
+  const req = Buffer.alloc(RTMSG_LEN);
   req[0] = filter.family ? afOf(filter.family) : AF_UNSPEC;
   const out: Route[] = [];
   for (const m of s.dump(RTM_GETROUTE, req, { op: 'route.list' })) {
-    if (m.type !== RTM_NEWROUTE || m.data.length < 12) continue;
+    if (m.type !== RTM_NEWROUTE || m.data.length < RTMSG_LEN) continue;
     const family = familyOfAf(m.data[0]!);
     if (!family || (filter.family && family !== filter.family)) continue;
-    const flags = m.data.readUInt32LE(8);
-    if (flags & RTM_F_CLONED) continue;
-    const { attrs } = parseRouteMessage(m.data);
-    const t = attrs.table ?? m.data[4]!;
-    if (table !== 'all' && t !== table) continue;
-    if (oif !== undefined && attrs.oif !== oif) continue;
-    const dstLen = m.data[1]!;
-    const dst = attrs.dst ? formatIp(attrs.dst) : family === 4 ? '0.0.0.0' : '::';
-    const typeNum = m.data[7]!;
-    const r: Route = {
-      family,
-      dst: `${dst}/${dstLen}`,
-      table: t,
-      scope: scopeName(m.data[6]!),
-      type: (Object.keys(ROUTE_TYPES) as RouteType[]).find((k) => ROUTE_TYPES[k] === typeNum) ?? typeNum,
-      protocol: m.data[5]!,
-      onlink: (flags & RTNH_F_ONLINK) !== 0,
-    };
-    if (attrs.gateway) r.gateway = formatIp(attrs.gateway);
-    if (attrs.oif !== undefined) r.oif = attrs.oif;
-    if (attrs.prefsrc) r.src = formatIp(attrs.prefsrc);
-    if (attrs.priority !== undefined) r.metric = attrs.priority;
-    const mtu = attrs.metrics?.mtu;
-    if (mtu && mtu.length >= 4) r.mtu = mtu.readUInt32LE(0);
+    if (rdU32(m.data, 8) & RTM_F_CLONED) continue;
+    const r = parseRoute(m);
+    if (!r) continue;
+    if (table !== 'all' && r.table !== table) continue;
+    if (oif !== undefined && r.oif !== oif) continue;
     out.push(r);
   }
   return out;
+}
+
+/** Decode an RTM_NEWROUTE payload; undefined for a family other than IPv4/IPv6. */
+export function parseRoute(m: NlMessage): Route | undefined {
+  const d = m.data;
+  if (d.length < RTMSG_LEN) return undefined;
+  const family = familyOfAf(d[0]!);
+  if (!family) return undefined;
+  const flags = rdU32(d, 8);
+  let table = d[4]!;
+  let dst: Buffer | undefined;
+  let gateway: Buffer | undefined;
+  let oif: number | undefined;
+  let prefsrc: Buffer | undefined;
+  let priority: number | undefined;
+  let mtu: number | undefined;
+  scanAttrs(d, RTMSG_LEN, d.length, (type, off, len) => {
+    switch (type) {
+      case RTA_TABLE:
+        if (len >= 4) table = rdU32(d, off);
+        break;
+      case RTA_DST:
+        dst = bytesAt(d, off, len);
+        break;
+      case RTA_GATEWAY:
+        gateway = bytesAt(d, off, len);
+        break;
+      case RTA_OIF:
+        if (len >= 4) oif = rdU32(d, off);
+        break;
+      case RTA_PREFSRC:
+        prefsrc = bytesAt(d, off, len);
+        break;
+      case RTA_PRIORITY:
+        if (len >= 4) priority = rdU32(d, off);
+        break;
+      case RTA_METRICS:
+        scanAttrs(d, off, off + len, (t, o, l) => {
+          if (t === RTAX_MTU && l >= 4) mtu = rdU32(d, o);
+        });
+        break;
+    }
+  });
+  const typeNum = d[7]!;
+  const r: Route = {
+    family,
+    dst: `${dst ? formatIp(dst) : family === 4 ? '0.0.0.0' : '::'}/${d[1]!}`,
+    table,
+    scope: scopeName(d[6]!),
+    type: (Object.keys(ROUTE_TYPES) as RouteType[]).find((k) => ROUTE_TYPES[k] === typeNum) ?? typeNum,
+    protocol: d[5]!,
+    onlink: (flags & RTNH_F_ONLINK) !== 0,
+  };
+  if (gateway) r.gateway = formatIp(gateway);
+  if (oif !== undefined) r.oif = oif;
+  if (prefsrc) r.src = formatIp(prefsrc);
+  if (priority !== undefined) r.metric = priority;
+  if (mtu !== undefined) r.mtu = mtu;
+  return r;
 }
