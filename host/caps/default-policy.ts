@@ -4,7 +4,8 @@
 //  - bridge: creates the bridge (named by `bridge`, default cni0) and veth pairs, may
 //    change the bridge even when someone else created it, configures the container side,
 //    turns on forwarding for the bridge, masquerades (ipMasq), delegates IPAM;
-//  - host-local: nothing but its state directory (default or `ipam.dataDir`);
+//  - host-local: its state directory (default or `ipam.dataDir`) and reading the file its
+//    config's `ipam.resolvConf` names (the ADD result's `dns`);
 //  - vxlan: creates the vxlan device (and a bridge and veths to attach containers), reads
 //    the host's links to find the underlay (never changes it), routes peer subnets in the
 //    host namespace, configures the container side, delegates IPAM (docs/vxlan.md).
@@ -25,6 +26,7 @@ export const DEFAULT_POLICY_PLUGINS = {
   'host-local': {
     grant: {
       store: ['/var/lib/cni/networks', '${ipam.dataDir}'],
+      files: { read: ['${ipam.resolvConf}'] },
     },
   },
   vxlan: {

@@ -164,6 +164,29 @@ export class Enforcer {
     );
   }
 
+  // ---------- files
+
+  /** Is this normalised absolute path granted by `files.read`? (Exact paths.) */
+  fileReadGranted(norm: string): boolean {
+    return this.caps.filesRead.some((f) => f.glob === norm);
+  }
+
+  /** The normalised path if `files.read` grants it (before following symlinks: see host-api/files.ts). */
+  requireFileRead(path: string): string {
+    const norm = normalizeRoot(path);
+    if (norm !== undefined && this.fileReadGranted(norm)) return norm;
+    throw new PermissionDenied(
+      'files.read',
+      `may not read ${JSON.stringify(path)}: ${norm === undefined ? 'not an absolute path without ".."' : 'not granted'} (${this.grantedFiles()})`,
+    );
+  }
+
+  /** The granted paths, for messages. */
+  grantedFiles(): string {
+    const granted = this.caps.filesRead.map((f) => JSON.stringify(f.glob));
+    return granted.length ? `granted: ${granted.join(', ')}` : 'none granted';
+  }
+
   requireIpam(what: string): void {
     if (!this.caps.ipam) throw new PermissionDenied('ipam', `may not ${what}`);
   }

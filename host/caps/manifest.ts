@@ -10,6 +10,7 @@
 //     "sysctl":  { "host": ["net.ipv4.ip_forward"], "container": ["net.ipv4.conf.*.*"] },
 //     "firewall": true,
 //     "store":   ["/var/lib/cni/networks", "${ipam.dataDir}"],
+//     "files":   { "read": ["${ipam.resolvConf}"] },
 //     "ipam":    true
 //   }
 //
@@ -48,6 +49,7 @@ export interface CapabilitySpec {
   sysctl: { host: string[]; container: string[] };
   firewall: boolean;
   store: string[];
+  files: { read: string[] };
   ipam: boolean;
 }
 
@@ -59,6 +61,7 @@ export interface Capabilities {
   readonly sysctlHost: readonly KeyTemplate[];
   readonly sysctlContainer: readonly KeyTemplate[];
   readonly store: readonly Template[];
+  readonly filesRead: readonly Template[];
 }
 
 /** A pattern resolved for one invocation, with the text it came from (for messages). */
@@ -79,6 +82,8 @@ export interface ResolvedCapabilities {
   readonly firewall: boolean;
   /** Normalised absolute directories. */
   readonly store: readonly Resolved<string>[];
+  /** Normalised absolute file paths (exact: no wildcards, no directory prefixes). */
+  readonly filesRead: readonly Resolved<string>[];
   readonly ipam: boolean;
 }
 
@@ -96,20 +101,30 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const TOP_KEYS = ['version', 'links', 'routes', 'sysctl', 'firewall', 'store', 'ipam'] as const;
+const TOP_KEYS = ['version', 'links', 'routes', 'sysctl', 'firewall', 'store', 'files', 'ipam'] as const;
 const LINKS_KEYS = ['create', 'host', 'read', 'container'] as const;
 const ROUTES_KEYS = ['host'] as const;
 const SYSCTL_KEYS = ['host', 'container'] as const;
+const FILES_KEYS = ['read'] as const;
 
 /** An empty capability set: nothing allowed. */
 export function emptyCapabilities(): Capabilities {
   return {
-    spec: { links: { create: [], host: [], read: [], container: false }, routes: { host: false }, sysctl: { host: [], container: [] }, firewall: false, store: [], ipam: false },
+    spec: {
+      links: { create: [], host: [], read: [], container: false },
+      routes: { host: false },
+      sysctl: { host: [], container: [] },
+      firewall: false,
+      store: [],
+      files: { read: [] },
+      ipam: false,
+    },
     linksHost: [],
     linksRead: [],
     sysctlHost: [],
     sysctlContainer: [],
     store: [],
+    filesRead: [],
   };
 }
 
@@ -126,6 +141,7 @@ export function parseCapabilities(doc: unknown, where: string): Capabilities {
   const sysctlHost: KeyTemplate[] = [];
   const sysctlContainer: KeyTemplate[] = [];
   const store: Template[] = [];
+  const filesRead: Template[] = [];
 
   const unknownKeys = (obj: Record<string, unknown>, known: readonly string[], path: string): void => {
     for (const k of Object.keys(obj)) {
@@ -210,22 +226,25 @@ export function parseCapabilities(doc: unknown, where: string): Capabilities {
   }
   spec.firewall = bool(doc.firewall, 'firewall');
   spec.store = list(doc.store, 'store');
-  patterns(
-    spec.store,
-    'store',
-    (s) => {
-      const t = parseTemplate(s, { wildcards: false });
-      const first = t[0];
-      if (first && 'lit' in first && !first.lit.startsWith('/')) throw new PatternError('must be an absolute path or start with a placeholder');
-      if (t.every((p) => 'lit' in p) && normalizeRoot(s) === undefined) throw new PatternError('not a usable absolute path (no "..")');
-      return t;
-    },
-    store,
-  );
+  patterns(spec.store, 'store', parsePathTemplate, store);
+  const files = obj(doc.files, 'files', FILES_KEYS);
+  if (files) {
+    spec.files.read = list(files.read, 'files.read');
+    patterns(spec.files.read, 'files.read', parsePathTemplate, filesRead);
+  }
   spec.ipam = bool(doc.ipam, 'ipam');
 
   if (problems.length) throw new CapabilityFormatError(where, problems);
-  return { spec, linksHost, linksRead, sysctlHost, sysctlContainer, store };
+  return { spec, linksHost, linksRead, sysctlHost, sysctlContainer, store, filesRead };
+}
+
+/** A store root or a file path: absolute (or starting with a placeholder), no wildcard, no "..". */
+function parsePathTemplate(s: string): Template {
+  const t = parseTemplate(s, { wildcards: false });
+  const first = t[0];
+  if (first && 'lit' in first && !first.lit.startsWith('/')) throw new PatternError('must be an absolute path or start with a placeholder');
+  if (t.every((p) => 'lit' in p) && normalizeRoot(s) === undefined) throw new PatternError('not a usable absolute path (no "..")');
+  return t;
 }
 
 /** Parse the UTF-8 JSON bytes of a manifest (the custom section's content). */
@@ -256,6 +275,12 @@ function resolveAll<T, G>(ts: readonly T[], resolve: (t: T) => G | undefined, sh
   return out;
 }
 
+/** A path template resolved and normalised; undefined (matches nothing) when not absolute or holding "..". */
+function resolvePath(t: Template, config: unknown): string | undefined {
+  const g = resolveTemplate(t, config);
+  return g === undefined ? undefined : normalizeRoot(globToString(g));
+}
+
 /** Resolve placeholders against `config` (the operator's network config, trusted). */
 export function resolveCapabilities(c: Capabilities, config: unknown): ResolvedCapabilities {
   return {
@@ -267,14 +292,8 @@ export function resolveCapabilities(c: Capabilities, config: unknown): ResolvedC
     sysctlHost: resolveAll(c.sysctlHost, (t) => resolveKeyTemplate(t, config), keyTemplateToString),
     sysctlContainer: resolveAll(c.sysctlContainer, (t) => resolveKeyTemplate(t, config), keyTemplateToString),
     firewall: c.spec.firewall,
-    store: resolveAll(
-      c.store,
-      (t) => {
-        const g = resolveTemplate(t, config);
-        return g === undefined ? undefined : normalizeRoot(globToString(g));
-      },
-      templateToString,
-    ),
+    store: resolveAll(c.store, (t) => resolvePath(t, config), templateToString),
+    filesRead: resolveAll(c.filesRead, (t) => resolvePath(t, config), templateToString),
     ipam: c.spec.ipam,
   };
 }
@@ -313,6 +332,10 @@ export function missingCapabilities(asked: ResolvedCapabilities, granted: Resolv
   if (asked.firewall && !granted.firewall) out.push('firewall');
   for (const a of asked.store) {
     if (!granted.store.some((g) => pathWithin(g.glob, a.glob))) out.push(`store: ${shown(a, a.glob)}`);
+  }
+  for (const a of asked.filesRead) {
+    // Exact paths: a file is covered only by the same path.
+    if (!granted.filesRead.some((g) => g.glob === a.glob)) out.push(`files.read: ${shown(a, a.glob)}`);
   }
   if (asked.ipam && !granted.ipam) out.push('ipam');
   return out;

@@ -5,7 +5,7 @@
 // See docs/plugin-authoring.md.
 
 // Generated from wit/plugin.wit: WIT types, Result/Some/Unit, the typed imports (namespaces
-// log, netlink, sysctl, firewall, store, ipam), Handler and registerHandler.
+// log, netlink, sysctl, firewall, store, files, ipam), Handler and registerHandler.
 export * from "./generated/bindings";
 
 export * from "./strbuf";

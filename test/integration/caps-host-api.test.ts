@@ -2,7 +2,8 @@
 // namespaces: a "node" namespace plays the host, another the container. Allowed calls are
 // read back with `ip -j`; every denied call must answer `permission-denied` naming the
 // capability and leave the node exactly as it was.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -425,5 +426,73 @@ describe('a plugin going beyond its grant is contained', () => {
     const { host } = api();
     host.dispose();
     expect(hostError(() => host.netlink.listLinks('host')).tag).toBe('other');
+  });
+});
+
+describe('files.read: exact granted paths, symlinks resolved and checked, small regular files only', () => {
+  let dir: string;
+  const p = (name: string): string => join(dir, name);
+  const files = (read: string[], config: Partial<NetConf> = {}) => api({ manifest: { files: { read } }, config });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'caps-files-'));
+    writeFileSync(p('resolv.conf'), 'nameserver 192.0.2.53\nsearch exämple.org\n');
+    writeFileSync(p('secret'), 'not for plugins\n');
+    writeFileSync(p('big'), 'x'.repeat(64 * 1024 + 1));
+    writeFileSync(p('max'), 'y'.repeat(64 * 1024));
+    writeFileSync(p('latin1'), Buffer.from([0x6e, 0xe9, 0x0a]));
+    symlinkSync(p('secret'), p('link-out'));
+    symlinkSync(p('resolv.conf'), p('link-in'));
+    mkdirSync(p('sub'));
+    symlinkSync(dir, p('dirlink'));
+    execFileSync('mkfifo', [p('fifo')]);
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads a granted file, named by a placeholder or literally; the call is audited without the content', () => {
+    const { host, lines } = files(['${ipam.resolvConf}'], { ipam: { type: 'host-local', resolvConf: p('resolv.conf') } } as Partial<NetConf>);
+    expect(host.files.readText(p('resolv.conf'))).toBe('nameserver 192.0.2.53\nsearch exämple.org\n');
+    // the same path written another way ('//', '/./') is the same file
+    expect(host.files.readText(`${dir}//./resolv.conf`)).toBe('nameserver 192.0.2.53\nsearch exämple.org\n');
+    const line = lines.find((l) => l.fields.call === 'files.read-text');
+    expect(line?.fields).toMatchObject({ outcome: 'ok', args: [p('resolv.conf')], result: { bytes: 42 } });
+    expect(files([p('max')]).host.files.readText(p('max'))).toHaveLength(64 * 1024);
+  });
+
+  it('refuses a path not granted, a relative path and ".." with permission-denied naming files.read, audited at warn', () => {
+    const { host, lines } = files([p('resolv.conf')]);
+    expectDenied(() => host.files.readText(p('secret')), 'files.read', `may not read ${JSON.stringify(p('secret'))}: not granted (granted: ${JSON.stringify(p('resolv.conf'))})`);
+    expectDenied(() => host.files.readText('resolv.conf'), 'files.read', 'not an absolute path without ".."');
+    expectDenied(() => host.files.readText(`${dir}/sub/../resolv.conf`), 'files.read', 'not an absolute path without ".."');
+    expectDenied(() => files([]).host.files.readText(p('resolv.conf')), 'files.read', '(none granted)');
+    // a placeholder that resolves to nothing (field absent) or to a relative path grants nothing
+    expectDenied(() => files(['${ipam.resolvConf}']).host.files.readText(p('resolv.conf')), 'files.read');
+    expectDenied(() => files(['${ipam.resolvConf}'], { ipam: { type: 'x', resolvConf: 'resolv.conf' } } as Partial<NetConf>).host.files.readText('resolv.conf'), 'files.read');
+    expect(lines.filter((l) => l.level === 'warn').map((l) => [l.fields.capability, l.fields.outcome])).toEqual([
+      ['files.read', 'denied'],
+      ['files.read', 'denied'],
+      ['files.read', 'denied'],
+    ]);
+  });
+
+  it('follows symlinks, and the file actually opened must be granted too', () => {
+    const out = files([p('link-out')]).host;
+    expectDenied(() => out.files.readText(p('link-out')), 'files.read', `it resolves to ${JSON.stringify(p('secret'))}, which is not granted`);
+    expect(files([p('link-in'), p('resolv.conf')]).host.files.readText(p('link-in'))).toContain('nameserver');
+    // a symlinked directory on the way counts as well
+    expectDenied(() => files([p('dirlink/secret')]).host.files.readText(p('dirlink/secret')), 'files.read', `resolves to ${JSON.stringify(p('secret'))}`);
+  });
+
+  it('reads regular files of at most 64 KiB of UTF-8 only (invalid), never opening a FIFO; a missing file is not-found', () => {
+    const host = files([p('sub'), p('fifo'), p('big'), p('latin1'), p('absent'), '/dev/zero']).host;
+    expect(hostError(() => host.files.readText(p('sub')))).toEqual({ tag: 'invalid', val: `${JSON.stringify(p('sub'))} is not a regular file` });
+    expect(hostError(() => host.files.readText(p('fifo')))).toEqual({ tag: 'invalid', val: `${JSON.stringify(p('fifo'))} is not a regular file` });
+    expect(hostError(() => host.files.readText('/dev/zero'))).toEqual({ tag: 'invalid', val: '"/dev/zero" is not a regular file' });
+    expect(hostError(() => host.files.readText(p('big')))).toEqual({ tag: 'invalid', val: `${JSON.stringify(p('big'))} is larger than 65536 bytes (65537)` });
+    expect(hostError(() => host.files.readText(p('latin1')))).toEqual({ tag: 'invalid', val: `${JSON.stringify(p('latin1'))} is not UTF-8 text` });
+    expect(hostError(() => host.files.readText(p('absent')))).toEqual({ tag: 'not-found', val: `no file ${JSON.stringify(p('absent'))}` });
   });
 });

@@ -3,7 +3,7 @@
 // API, on the real kernel: a "node" namespace plays the host. Each must be contained with
 // the right error and leave the node unchanged; a plugin using exactly its grant works and
 // its calls are in the audit trail.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,9 @@ import { readPluginEnv } from '../../host/cni/env.ts';
 import { createHostBinding } from '../../host/runtime/host-api/binding.ts';
 import { type LoaderHooks, loadWasmPluginSync } from '../../host/runtime/loader.ts';
 import { type NetnsHandle, openNetns } from '../../host/sys/netns.ts';
-import { type CapsFixture, buildCapsFixture } from '../fixtures/hostile-caps/build.ts';
+import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
+import { type CapsFixture, buildCapsFixture, withCustomSection } from '../fixtures/hostile-caps/build.ts';
+import { PLUGIN_WIT, completeModule } from '../fixtures/hostile/build.ts';
 import { cleanup, makeNetns, type Netns } from '../harness/netns.ts';
 
 let node: Netns;
@@ -39,6 +41,7 @@ const POLICY = parsePolicy(
       'grant-user': { grant: { links: { create: ['bridge'] }, sysctl: { host: ['net.ipv4.ip_forward'] } } },
       'ipam-caller': { grant: { ipam: true } },
       'fake-ipam': {},
+      'file-reader': { grant: { files: { read: ['${resolv}'] } } },
     },
   },
   '/test/policy.json',
@@ -223,5 +226,74 @@ describe('IPAM delegation to a wasm plugin, in process', () => {
     expect(e?.message).toContain('links.host: may not delete host link "lo"');
     expect(nodeState()).toBe(before);
     expect(lines.find((l) => l.level === 'warn' && l.fields.plugin === 'delete-host-link')?.fields).toMatchObject({ capability: 'links.host' });
+  });
+});
+
+// Reads the file named by its first CNI_ARGS value with files.read-text and answers its text as
+// the ADD result (the granted file holds a CNI result), or the host's error as 180 + case.
+const FILE_READER_WAT = `;; capabilities: {"files": {"read": ["\${resolv}"]}}
+(module
+  (import "cni:plugin/files@0.1.0" "read-text" (func $read (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "cni:plugin/handler@0.1.0#add") (param $config i32) (param $configLen i32) (param $cid i32) (param $cidLen i32) (param $ifname i32) (param $ifnameLen i32)
+    (param $args i32) (param $argsLen i32) (param $hasPrev i32) (param $prev i32) (param $prevLen i32) (param $hasContainer i32) (result i32)
+    (call $read (i32.load offset=8 (local.get $args)) (i32.load offset=12 (local.get $args)) (i32.const 512))
+    (if (i32.eqz (i32.load8_u (i32.const 512)))
+      (then
+        (i32.store8 (i32.const 32) (i32.const 0))
+        (i32.store (i32.const 36) (i32.load offset=4 (i32.const 512)))
+        (i32.store (i32.const 40) (i32.load offset=8 (i32.const 512)))
+        (return (i32.const 32))))
+    (i32.store8 (i32.const 32) (i32.const 1))
+    (i32.store (i32.const 36) (i32.add (i32.const 180) (i32.load8_u offset=4 (i32.const 512))))
+    (i32.store (i32.const 40) (i32.load offset=8 (i32.const 512)))
+    (i32.store (i32.const 44) (i32.load offset=12 (i32.const 512)))
+    (i32.store (i32.const 48) (i32.const 0))
+    (i32.store (i32.const 52) (i32.const 0))
+    (i32.const 32)))`;
+
+describe('a hostile plugin reading files', () => {
+  let path = '';
+  let granted = '';
+
+  beforeAll(async () => {
+    let core = await parse(completeModule(FILE_READER_WAT));
+    core = withCustomSection(core, 'cni-wasm:capabilities', new TextEncoder().encode('{"files": {"read": ["${resolv}"]}}'));
+    path = join(dir, 'file-reader.wasm');
+    writeFileSync(path, await componentNew(await componentEmbed({ binary: core, witSource: PLUGIN_WIT, world: 'plugin' })));
+    granted = join(dir, 'granted.json');
+    writeFileSync(granted, '{"cniVersion":"1.1.0","dns":{"nameservers":["192.0.2.53"]}}');
+    symlinkSync('/etc/passwd', join(dir, 'passwd-link'));
+  });
+
+  function read(target: string, resolv = granted): { error?: CniError; result?: unknown } {
+    const text = JSON.stringify({ cniVersion: '1.1.0', name: 'net1', type: 'file-reader', resolv });
+    const env = readPluginEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: ctr.path, CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent', CNI_ARGS: `R=${target}` });
+    try {
+      return { result: loadWasmPluginSync(hooks, 'file-reader', path).run({ env, config: validateConfig(decodeConfig(text), 'ADD'), configText: text }) };
+    } catch (e) {
+      if (e instanceof CniError) return { error: e };
+      throw e;
+    }
+  }
+
+  it('reads the one file its grant names, and nothing else: permission-denied naming files.read, audited', () => {
+    expect(read(granted)).toEqual({ result: { cniVersion: '1.1.0', dns: { nameservers: ['192.0.2.53'] } } });
+    lines.length = 0;
+    for (const target of ['/etc/shadow', '/etc/passwd', `${dir}/../${dir.split('/').pop()}/granted.json`, 'granted.json', '/proc/self/environ']) {
+      const e = read(target).error;
+      expect(e?.code, target).toBe(PERMISSION_DENIED);
+      expect(e?.message.startsWith(`files.read: may not read ${JSON.stringify(target)}: `), e?.message).toBe(true);
+    }
+    expect(lines.filter((l) => l.level === 'warn').map((l) => [l.fields.plugin, l.fields.capability, l.fields.call])).toEqual(
+      Array.from({ length: 5 }, () => ['file-reader', 'files.read', 'files.read-text']),
+    );
+  });
+
+  it('a granted path that is a symlink to a file outside the grant is denied, naming where it leads', () => {
+    const link = join(dir, 'passwd-link');
+    const e = read(link, link).error;
+    expect(e?.code).toBe(PERMISSION_DENIED);
+    expect(e?.message).toBe(`files.read: may not read ${JSON.stringify(link)}: it resolves to "/etc/passwd", which is not granted (granted: ${JSON.stringify(link)})`);
   });
 });

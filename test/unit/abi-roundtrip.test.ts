@@ -135,6 +135,12 @@ function fakeHost(calls: Call[]): HostImports {
       remove: (name) => name !== 'nothing',
       entries: () => ['a', 'ü', ''],
     }, calls),
+    files: recording('files', {
+      readText: (path) => {
+        if (path === '/etc/shadow') throw hostErr('permission-denied', `files.read: may not read "${path}"`);
+        return path === '' ? '' : 'nameserver 192.0.2.53\nsearch exämple.org\n';
+      },
+    }, calls),
     ipam: recording('ipam', {
       add: () => '{"cniVersion":"1.1.0","ips":[]}',
       del: () => { throw cniErr(4294967295, 'ipam ✗', ''); },
@@ -214,6 +220,9 @@ const EXPECTED_CALLS: Call[] = [
   ['store.remove', 'nothing'],
   ['store.entries'],
   ['store.unlock'],
+  ['files.readText', '/etc/résolv.conf'],
+  ['files.readText', ''],
+  ['files.readText', '/etc/shadow'],
   ['ipam.add'],
   ['ipam.del'],
   ['ipam.check'],
@@ -278,7 +287,7 @@ describe.each(['stub', 'incremental'])('AssemblyScript bindings <-> host glue (-
   it('the module imports only the WIT interfaces and exports the component-model names', () => {
     const m = new WebAssembly.Module(fixture(rt));
     const modules = new Set(WebAssembly.Module.imports(m).map((i) => i.module));
-    expect([...modules].every((x) => /^cni:plugin\/(log|netlink|sysctl|firewall|store|ipam)@0\.1\.0$/.test(x))).toBe(true);
+    expect([...modules].every((x) => /^cni:plugin\/(log|netlink|sysctl|firewall|store|files|ipam)@0\.1\.0$/.test(x))).toBe(true);
     expect(WebAssembly.Module.exports(m).map((e) => e.name).sort()).toEqual([
       'cabi_post_cni:plugin/handler@0.1.0#add', 'cabi_post_cni:plugin/handler@0.1.0#check', 'cabi_post_cni:plugin/handler@0.1.0#del',
       'cabi_post_cni:plugin/handler@0.1.0#gc', 'cabi_post_cni:plugin/handler@0.1.0#status', 'cabi_realloc',
@@ -291,7 +300,7 @@ describe.each(['stub', 'incremental'])('AssemblyScript bindings <-> host glue (-
     const calls: Call[] = [];
     const { handler } = instantiate(fixture(rt), fakeHost(calls));
     const out = handler.add(REQUEST);
-    expect(out).toBe('passed 66 checks; request {"cniVersion":"1.0.0","name":"ñet 🌐"}|c-1|eth0|2|K8S_POD_NAME=pöd|=|<none>|true');
+    expect(out).toBe('passed 69 checks; request {"cniVersion":"1.0.0","name":"ñet 🌐"}|c-1|eth0|2|K8S_POD_NAME=pöd|=|<none>|true');
     expect(calls).toStrictEqual(EXPECTED_CALLS);
   });
 
@@ -333,7 +342,7 @@ describe.each(['stub', 'incremental'])('AssemblyScript bindings <-> host glue (-
     const after1 = memory.buffer.byteLength;
     for (let i = 0; i < 30; i++) {
       calls.length = 0;
-      expect(handler.add(REQUEST)).toMatch(/^passed 66 checks/);
+      expect(handler.add(REQUEST)).toMatch(/^passed 69 checks/);
       expect(calls).toStrictEqual(EXPECTED_CALLS);
     }
     if (rt === 'incremental') expect(memory.buffer.byteLength).toBe(after1);

@@ -39,7 +39,7 @@ describe('manifest validation', () => {
   });
 
   it('refuses unknown keys at every level', () => {
-    expect(problems({ netlink: true })).toEqual(['netlink: unknown key (known: version, links, routes, sysctl, firewall, store, ipam)']);
+    expect(problems({ netlink: true })).toEqual(['netlink: unknown key (known: version, links, routes, sysctl, firewall, store, files, ipam)']);
     expect(problems({ links: { delete: [] } })[0]).toMatch(/^links\.delete: unknown key/);
     expect(problems({ sysctl: { node: [] } })[0]).toMatch(/^sysctl\.node: unknown key/);
     expect(problems({ routes: { container: true } })[0]).toMatch(/^routes\.container: unknown key/);
@@ -150,5 +150,43 @@ describe('resolution and coverage', () => {
     const grant = resolveCapabilities(parseCapabilities({ links: { host: ['${bridge}'] }, sysctl: { container: ['net.ipv4.conf.*.*'] } }, 'g'), config);
     const asked = resolveCapabilities(parseCapabilities({ links: { host: ['*'] }, sysctl: { container: ['net.**'] } }, 'm'), config);
     expect(missingCapabilities(asked, grant)).toEqual(['links.host: "*"', 'sysctl.container: "net.**"']);
+  });
+});
+
+describe('files.read', () => {
+  it('validates exact absolute paths (placeholders allowed; no wildcard, no "..", no relative path, no other key)', () => {
+    const c = parseCapabilities({ files: { read: ['/etc/resolv.conf', '${ipam.resolvConf}', '${dir}/resolv.conf'] } }, 't');
+    expect(c.spec.files.read).toEqual(['/etc/resolv.conf', '${ipam.resolvConf}', '${dir}/resolv.conf']);
+    expect(c.filesRead).toHaveLength(3);
+    expect(problems({ files: { read: ['/etc/*.conf'] } })[0]).toContain('"*" is not allowed');
+    expect(problems({ files: { read: ['etc/resolv.conf'] } })[0]).toContain('absolute path');
+    expect(problems({ files: { read: ['/etc/../shadow'] } })[0]).toContain('".."');
+    expect(problems({ files: { read: '/etc/resolv.conf' } })).toEqual(['files.read: must be an array of strings, got "/etc/resolv.conf"']);
+    expect(problems({ files: { write: ['/x'] } })).toEqual(['files.write: unknown key (known: read)']);
+    expect(problems({ files: true })).toEqual(['files: must be an object, got true']);
+  });
+
+  it('resolves to normalised paths; a placeholder that resolves to nothing, a relative path or ".." grants nothing', () => {
+    const c = parseCapabilities({ files: { read: ['${ipam.resolvConf}', '/etc//./hosts'] } }, 't');
+    const paths = (cfg: unknown) => resolveCapabilities(c, cfg).filesRead.map((f) => f.glob);
+    expect(paths({ ipam: { resolvConf: '/run/systemd/resolve/resolv.conf' } })).toEqual(['/run/systemd/resolve/resolv.conf', '/etc/hosts']);
+    expect(paths({ ipam: { resolvConf: '/etc//resolv.conf/' } })).toEqual(['/etc/resolv.conf', '/etc/hosts']);
+    expect(paths({})).toEqual(['/etc/hosts']);
+    expect(paths({ ipam: { resolvConf: 'resolv.conf' } })).toEqual(['/etc/hosts']);
+    expect(paths({ ipam: { resolvConf: '/etc/../etc/shadow' } })).toEqual(['/etc/hosts']);
+  });
+
+  it('a path is covered only by the same path (no directory prefixes)', () => {
+    const cfg = { ipam: { resolvConf: '/etc/resolv.conf' } };
+    const grant = resolveCapabilities(parseCapabilities({ files: { read: ['/etc/resolv.conf', '/etc'] } }, 'g'), cfg);
+    const ok = resolveCapabilities(parseCapabilities({ files: { read: ['${ipam.resolvConf}'] } }, 'm'), cfg);
+    expect(missingCapabilities(ok, grant)).toEqual([]);
+    const wider = resolveCapabilities(parseCapabilities({ files: { read: ['/etc/hosts', '${ipam.resolvConf}'] } }, 'm'), { ipam: { resolvConf: '/etc/resolv.conf.d' } });
+    expect(missingCapabilities(wider, grant)).toEqual(['files.read: "/etc/hosts"', 'files.read: "/etc/resolv.conf.d" (from "${ipam.resolvConf}")']);
+    // the built-in host-local case: the same placeholder on both sides, whatever the config says
+    const placeholder = parseCapabilities({ files: { read: ['${ipam.resolvConf}'] } }, 'x');
+    for (const cf of [{}, cfg, { ipam: { resolvConf: '/x/y' } }]) {
+      expect(missingCapabilities(resolveCapabilities(placeholder, cf), resolveCapabilities(placeholder, cf))).toEqual([]);
+    }
   });
 });

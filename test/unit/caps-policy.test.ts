@@ -90,6 +90,7 @@ describe('policy file', () => {
     expect([...b.keys()].sort()).toEqual(['bridge', 'host-local', 'vxlan']);
     for (const e of b.values()) expect(e.source).toBe('built-in');
     expect(b.get('host-local')!.grant.spec.store).toEqual(['/var/lib/cni/networks', '${ipam.dataDir}']);
+    expect(b.get('host-local')!.grant.spec.files.read).toEqual(['${ipam.resolvConf}']);
   });
 
   it("an operator's entry replaces the built-in one whole", () => {

@@ -306,6 +306,19 @@ export interface Store {
   entries(): string[];
 }
 
+/** `cni:plugin/files@0.1.0`, imported by plugins, implemented by the host. */
+export interface Files {
+  /**
+   * Read a whole text file that the plugin's grant names (capability `files.read`: exact
+   * absolute paths). The path and, after following symlinks, the file actually opened must
+   * both be granted; only regular files of at most 64 KiB of UTF-8 text are read.
+   * not-found: no such file; invalid: not a regular file, too large, not UTF-8.
+   *
+   * WIT: `result<string, host-error>`; report the error by throwing `new WitResultError<HostError>(…)`.
+   */
+  readText(path: string): string;
+}
+
 /** `cni:plugin/ipam@0.1.0`, imported by plugins, implemented by the host. */
 export interface Ipam {
   /**
@@ -332,6 +345,7 @@ export interface HostImports {
   sysctl: Sysctl;
   firewall: Firewall;
   store: Store;
+  files: Files;
   ipam: Ipam;
 }
 
@@ -743,6 +757,7 @@ export const IMPORT_SIGNATURES: readonly CoreImportSignature[] = [
   { module: 'cni:plugin/store@0.1.0', name: 'replace', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: [] },
   { module: 'cni:plugin/store@0.1.0', name: 'remove', params: ['i32', 'i32', 'i32'], results: [] },
   { module: 'cni:plugin/store@0.1.0', name: 'entries', params: ['i32'], results: [] },
+  { module: 'cni:plugin/files@0.1.0', name: 'read-text', params: ['i32', 'i32', 'i32'], results: [] },
   { module: 'cni:plugin/ipam@0.1.0', name: 'add', params: ['i32'], results: [] },
   { module: 'cni:plugin/ipam@0.1.0', name: 'del', params: ['i32'], results: [] },
   { module: 'cni:plugin/ipam@0.1.0', name: 'check', params: ['i32'], results: [] },
@@ -1022,6 +1037,14 @@ export function buildImports(host: HostImports, mem: GuestMemory): WebAssembly.I
         const cx = enter(mem, 'store.entries');
         const out = cx.range(retptr, 16, 4, 'return area');
         storeResultListStringHostError(cx, out, callHost<string[], HostError>(() => host.store.entries()));
+      },
+    },
+    'cni:plugin/files@0.1.0': {
+      'read-text': (p0: number, p1: number, retptr: number): void => {
+        const cx = enter(mem, 'files.read-text');
+        const out = cx.range(retptr, 16, 4, 'return area');
+        const path = cx.string(p0, p1);
+        storeResultStringHostError(cx, out, callHost<string, HostError>(() => host.files.readText(path)));
       },
     },
     'cni:plugin/ipam@0.1.0': {

@@ -8,6 +8,7 @@
 //   host.dispose();            // closes sockets and namespaces, releases the store lock
 import type { HostImports } from '../generated/abi.ts';
 import { HostState, type InvocationContext } from './context.ts';
+import { createFiles } from './files.ts';
 import { createFirewall } from './firewall.ts';
 import { createIpam } from './ipam.ts';
 import { createLog } from './log.ts';
@@ -34,6 +35,7 @@ export function createHostImports(ctx: InvocationContext): HostApi {
     sysctl: createSysctl(st),
     firewall: createFirewall(st),
     store: createStore(st),
+    files: createFiles(st),
     ipam: createIpam(st),
     dispose: () => st.dispose(),
     stats: () => ({ calls: st.audit.calls, denials: st.audit.denials, logBytesDropped: log.budget.dropped }),

@@ -4,28 +4,33 @@
 // without leaking or handing out an address twice), same results and messages. Adds STATUS
 // and GC (CNI 1.1), which the reference lacks. Deliberate differences: docs/compatibility.md.
 //
-// Its only capability is its state directory (the host's `store`, default
-// /var/lib/cni/networks, or `ipam.dataDir`); every command holds the directory's lock
-// throughout, which is the lock the reference takes.
+// Its capabilities are its state directory (the host's `store`, default
+// /var/lib/cni/networks, or `ipam.dataDir`), and reading the file `ipam.resolvConf` names
+// (`files.read`), whose nameserver/domain/search/options become the ADD result's `dns`;
+// every command holds the directory's lock throughout, which is the lock the reference takes.
 
 import {
+  CniDNS,
   CniError,
   CniResult,
   ErrorCode,
   Handler,
+  HostErrorTag,
   Level,
   Request,
   Result,
   Unit,
   fail,
+  files,
   log,
   ok,
   okResult,
   registerHandler,
 } from "../../sdk";
-import { quoteGo, trimSpace } from "../../sdk/gostrings";
+import { trimSpace } from "../../sdk/gostrings";
 import { IP } from "../../sdk/ip";
 import { JsonValue, parseJson } from "../../sdk/json";
+import { parseResolvConf } from "../../sdk/resolvconf";
 import { Allocator } from "./allocator";
 import { IpamConf, atLeast110, loadIpamConfig } from "./config";
 import { Disk, LINE_BREAK, isLastIPFile } from "./disk";
@@ -62,20 +67,38 @@ function load(req: Request): Loaded {
   return new Loaded(conf, null);
 }
 
-function resolvConfUnsupported(conf: IpamConf): string {
-  return "unsupported field in network configuration: ipam.resolvConf " + quoteGo(conf.resolvConf);
+class Dns {
+  constructor(
+    public dns: CniDNS | null,
+    public error: string,
+  ) {}
 }
-const RESOLV_CONF_DETAILS =
-  "cni-wasm plugins cannot read files and the host API (wit/plugin.wit) has no call that reads a resolv.conf; " +
-  "remove resolvConf (and put the servers in the network's dns section) or use the reference host-local";
+
+/**
+ * The DNS settings of the file `ipam.resolvConf` names, read through the host (files.read) and
+ * parsed as the reference does. A missing file fails with the reference's message.
+ */
+function readResolvConf(path: string): Dns {
+  const t = files.readText(path);
+  if (t.isErr) {
+    const e = t.error;
+    if (e.tag == HostErrorTag.NotFound) return new Dns(null, "open " + path + ": no such file or directory");
+    return new Dns(null, "open " + path + ": " + e.toString());
+  }
+  return new Dns(parseResolvConf(t.value), "");
+}
 
 class HostLocal extends Handler {
   add(req: Request): Result<string, CniError> {
     const l = load(req);
     if (l.conf === null) return Result.err<string, CniError>(l.error!);
     const conf = l.conf!;
+    // Read first, as the reference does: a failure touches nothing.
+    let dns: CniDNS | null = null;
     if (conf.resolvConf.length > 0) {
-      return fail<string>(ErrorCode.UnsupportedField, resolvConfUnsupported(conf), RESOLV_CONF_DETAILS);
+      const d = readResolvConf(conf.resolvConf);
+      if (d.dns === null) return fail<string>(FAILED, d.error);
+      dns = d.dns;
     }
     const disk = new Disk();
     if (!disk.open(conf.dataDir) || !disk.lock()) return fail<string>(diskCode(disk), disk.error);
@@ -90,6 +113,7 @@ class HostLocal extends Handler {
     }
 
     const result = new CniResult();
+    if (dns !== null) result.dns = dns;
     let done = 0;
     for (let idx = 0; idx < conf.ranges.length; idx++) {
       const set = unchecked(conf.ranges[idx]);
@@ -173,7 +197,11 @@ class HostLocal extends Handler {
     if (l.conf === null) return Result.err<Unit, CniError>(l.error!);
     const conf = l.conf!;
     const unavailable = ErrorCode.PluginNotAvailable;
-    if (conf.resolvConf.length > 0) return fail<Unit>(unavailable, resolvConfUnsupported(conf), RESOLV_CONF_DETAILS);
+    // ADD would fail on a resolvConf it cannot read.
+    if (conf.resolvConf.length > 0) {
+      const d = readResolvConf(conf.resolvConf);
+      if (d.dns === null) return fail<Unit>(unavailable, "the resolvConf file cannot be read: " + d.error);
+    }
     const disk = new Disk();
     if (!disk.open(conf.dataDir) || !disk.lock()) {
       return fail<Unit>(unavailable, "the data directory cannot be used: " + disk.error);

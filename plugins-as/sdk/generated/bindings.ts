@@ -400,6 +400,9 @@ declare function __import_store_remove(a0: i32, a1: i32, a2: i32): void;
 @external("cni:plugin/store@0.1.0", "entries")
 declare function __import_store_entries(a0: i32): void;
 
+@external("cni:plugin/files@0.1.0", "read-text")
+declare function __import_files_read_text(a0: i32, a1: i32, a2: i32): void;
+
 @external("cni:plugin/ipam@0.1.0", "add")
 declare function __import_ipam_add(a0: i32): void;
 
@@ -884,6 +887,24 @@ export namespace store {
     __import_store_entries(<i32>RET_AREA);
     freePending();
     return loadResultListStringHostError(RET_AREA);
+  }
+}
+
+/** Imported from `cni:plugin/files@0.1.0`. */
+export namespace files {
+  /**
+   * Read a whole text file that the plugin's grant names (capability `files.read`: exact
+   * absolute paths). The path and, after following symlinks, the file actually opened must
+   * both be granted; only regular files of at most 64 KiB of UTF-8 text are read.
+   * not-found: no such file; invalid: not a regular file, too large, not UTF-8.
+   */
+  export function readText(path: string): Result<string, HostError> {
+    const __s0 = path;
+    const __n1 = utf8Length(__s0);
+    const __p2 = lowerUtf8(__s0, __n1);
+    __import_files_read_text(<i32>__p2, <i32>__n1, <i32>RET_AREA);
+    freePending();
+    return loadResultStringHostError(RET_AREA);
   }
 }
 
