@@ -593,7 +593,9 @@ for (const [id, run] of steps) {
   if (!want(id)) continue;
   const t0 = performance.now();
   log(`${id} ...`);
+  const loadAtStart = loadAverage();
   const r = await run();
+  r.loadAtStart = loadAtStart;
   r.seconds = Math.round((performance.now() - t0) / 100) / 10;
   results.scenarios.push(r);
   if (r.status !== 'ok') log(`  ${id}: ${r.status}${r.reason ? `: ${r.reason}` : ''}`);

@@ -150,7 +150,8 @@ function concurrencyChart(s) {
     return { label, value: sorted[Math.floor((sorted.length - 1) / 2)], lo: sorted[0], hi: sorted[sorted.length - 1], color };
   };
   return barChart({
-    title: `Concurrency: ${s.n} simultaneous invocations onto one bridge (wall time, median of ${s.rounds} rounds; whisker min–max)`,
+    title: `Concurrency: ${s.n} at once onto one bridge (wall time, median of ${s.rounds} rounds)`,
+    caption: 'whisker: min–max over the rounds',
     groups: [
       { label: `${s.n} ADDs at once`, bars: [bar(s.ref, 'addWallMs', 'Go reference', REF), bar(s.wasm, 'addWallMs', 'cni-wasm', WASM)] },
       { label: `${s.n} DELs at once`, bars: [bar(s.ref, 'delWallMs', 'Go reference', REF), bar(s.wasm, 'delWallMs', 'cni-wasm', WASM)] },
@@ -374,6 +375,8 @@ export function renderMarkdown(res, svg) {
   L.push('- Reference and cni-wasm run alternately (ADD ref, ADD cni-wasm, DEL ref, DEL cni-wasm, then a traced cni-wasm ADD and DEL), each on its own node namespace with the same config; ratios are taken pair by pair so that machine noise hits both members of a pair.');
   L.push('- The phase breakdown comes from the traced runs (`CNI_WASM_TRACE=1`, host/trace.ts); exec and exit are placed with the child\'s CLOCK_MONOTONIC marks against the parent\'s. "Kernel" is time blocked in system calls the host makes for the plugin: netlink send/receive and socket creation (rtnetlink and nf_tables), sysctl files with their namespace switch, opening namespaces, the IPAM store\'s files and lock.');
   L.push('- Quantiles are nearest-rank; stacked phases are means (means add up, medians do not).');
+  const loads = res.scenarios.filter((s) => s.loadAtStart).map((s) => `${s.id} ${s.loadAtStart[0]}`);
+  if (loads.length) L.push(`- 1-minute load average when each scenario started (the benchmark's own bursts raise it too): ${loads.join(', ')}.`);
   L.push('');
   return `${L.join('\n')}\n`;
 }

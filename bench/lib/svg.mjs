@@ -29,10 +29,13 @@ function frame(width, height, title, body) {
 
 function gridLines(x0, plotW, y0, y1, ax, unit) {
   const out = [];
-  for (let v = 0; v <= ax.top + 1e-9; v += ax.step) {
+  // Tick labels with as many decimals as the step needs (0, 25, 50 / 0.5, 1.0 / 0.25, 0.50).
+  const decimals = Math.max(0, -Math.floor(Math.log10(ax.step) + 1e-9) + (Number.isInteger(ax.step * 10 ** -Math.floor(Math.log10(ax.step))) ? 0 : 1));
+  for (let i = 0; i * ax.step <= ax.top + 1e-9; i++) {
+    const v = i * ax.step;
     const x = x0 + (v / ax.top) * plotW;
     out.push(`<line x1="${x.toFixed(1)}" y1="${y0}" x2="${x.toFixed(1)}" y2="${y1}" stroke="#e3e3e3"/>`);
-    out.push(`<text x="${x.toFixed(1)}" y="${y1 + 14}" text-anchor="middle" fill="#555">${esc(fmt(v))}</text>`);
+    out.push(`<text x="${x.toFixed(1)}" y="${y1 + 14}" text-anchor="middle" fill="#555">${esc(v.toFixed(decimals))}</text>`);
   }
   out.push(`<text x="${x0 + plotW + 24}" y="${y1 + 14}" text-anchor="start" fill="#555">${esc(unit)}</text>`);
   return out;
