@@ -1,9 +1,9 @@
 // ADD, in the reference bridge plugin's order: bridge, veth (container end made inside the
 // container), IPAM, container addresses and routes, gateway addresses on the bridge and
 // forwarding, masquerade; the IPAM address is released again when anything after IPAM fails.
-import { CniError, CniResult, ErrorCode, Invocation, LinkChange, Netns, Result, SANDBOX_CONTAINER, Some, cniError, ipam, netlink, parseJson, resultFromJson } from "../sdk";
+import { CniError, CniResult, ErrorCode, Invocation, LinkChange, Netns, Result, SANDBOX_CONTAINER, Some, cniError, ipam, netlink } from "../sdk";
 import {
-  BridgeSpec, VethSpec, setupVeth, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, parseMac, q, setupMasq, trySysctl, wrapErr, GwInfo,
+  BridgeSpec, VethSpec, adoptIpamResult, setupVeth, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, parseMac, q, setupMasq, trySysctl, wrapErr, GwInfo,
 } from "../sdk/net";
 import { BridgeConf } from "./conf";
 
@@ -101,15 +101,8 @@ function releaseOnError(n: BridgeConf, e: CniError): Result<string, CniError> {
 /** IPAM result applied: container addresses and routes, bridge gateways, forwarding, masquerade. */
 function layer3(inv: Invocation, n: BridgeConf, result: CniResult, ipamJson: string, bridgeMac: string): CniError | null {
   const ifname = inv.ifname;
-  const parsed = parseJson(ipamJson);
-  if (!parsed.ok || !parsed.value!.isObject()) return cniError(ErrorCode.DecodeFailure, "failed to decode the IPAM result: " + parsed.error);
-  const ir = resultFromJson(parsed.value!, "IPAM result");
-  if (!ir.ok) return cniError(ErrorCode.DecodeFailure, ir.error);
-  const ipamResult = ir.result!;
-  result.ips = ipamResult.ips;
-  result.routes = ipamResult.routes;
-  result.dns = ipamResult.dns;
-  if (result.ips.length == 0) return errorf("IPAM plugin returned missing IP config");
+  const adopted = adoptIpamResult(result, ipamJson);
+  if (adopted !== null) return adopted;
 
   const gws = calcGateways(result, CONTAINER_INDEX, n.isGW, n.isDefaultGW);
   if (gws.error.length > 0) return errorf(gws.error);

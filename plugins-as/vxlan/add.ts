@@ -2,8 +2,8 @@
 // bridge, IPAM address, routes to the gateway and through it to every peer subnet), then the
 // gateway address on the bridge, forwarding and the device's own address. The IPAM address is
 // released again when anything after IPAM fails.
-import { Cidr, CniError, CniResult, ErrorCode, IP, Invocation, Netns, Result, SANDBOX_CONTAINER, cniError, ipam, netlink, parseJson, resultFromJson } from "../sdk";
-import { BridgeSpec, GwInfo, PERMISSION_DENIED_CODE, VethSpec, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, q, setupVeth, trySysctl, wrapErr } from "../sdk/net";
+import { Cidr, CniError, CniResult, ErrorCode, IP, Invocation, Netns, Result, SANDBOX_CONTAINER, cniError, ipam, netlink } from "../sdk";
+import { BridgeSpec, GwInfo, PERMISSION_DENIED_CODE, adoptIpamResult, VethSpec, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, q, setupVeth, trySysctl, wrapErr } from "../sdk/net";
 import { VxlanConf } from "./conf";
 import { awaitMark, deviceSpec, ensureDevice, ensureDeviceAddress } from "./device";
 import { coveredBy, programPeers } from "./peers";
@@ -109,15 +109,8 @@ export function nodeSubnetOf(res: CniResult): Cidr | null {
 
 function layer3(inv: Invocation, n: VxlanConf, result: CniResult, ipamJson: string, bridgeMac: string): CniError | null {
   const ifname = inv.ifname;
-  const parsed = parseJson(ipamJson);
-  if (!parsed.ok || !parsed.value!.isObject()) return cniError(ErrorCode.DecodeFailure, "failed to decode the IPAM result: " + parsed.error);
-  const ir = resultFromJson(parsed.value!, "IPAM result");
-  if (!ir.ok) return cniError(ErrorCode.DecodeFailure, ir.error);
-  const ipamResult = ir.result!;
-  result.ips = ipamResult.ips;
-  result.routes = ipamResult.routes;
-  result.dns = ipamResult.dns;
-  if (result.ips.length == 0) return errorf("IPAM plugin returned missing IP config");
+  const adopted = adoptIpamResult(result, ipamJson);
+  if (adopted !== null) return adopted;
   const nodeSubnet = nodeSubnetOf(result);
   if (nodeSubnet === null) return errorf("IPAM plugin returned no IPv4 address: the vxlan overlay is IPv4");
   for (let i = 0; i < n.peers.length; i++) {

@@ -15,3 +15,4 @@ export * from "./gateway";
 export * from "./forward";
 export * from "./masq";
 export * from "./check";
+export * from "./ipamresult";
