@@ -356,11 +356,19 @@ export function renderMarkdown(res, svg) {
       `One more container (ADD, then DEL) on a node whose bridge already holds k containers, each a real namespace with a veth, an address and (ipMasq) a masquerade rule, made by the implementation under test (its own IPAM state and rules), in parallel batches, not measured. ${sc.status !== 'ok' ? `**${sc.status}**: ${sc.reason ?? ''}` : ''}`,
     );
     L.push('');
-    L.push('| k | Go reference ADD | cni-wasm ADD | ratio | Go reference DEL | cni-wasm DEL | ratio | cni-wasm kernel ms (traced ADD) |');
-    L.push('|---:|---|---|---:|---|---|---:|---:|');
+    L.push('| k | Go reference ADD | cni-wasm ADD | ratio | Go reference DEL | cni-wasm DEL | ratio | cni-wasm traced ADD: sandbox / host API / kernel ms | its costliest host calls |');
+    L.push('|---:|---|---|---:|---|---|---:|---|---|');
     for (const r of sc.byLevel ?? []) {
+      const g = r.trace?.add?.groups ?? {};
+      // Delegated IPAM calls are inclusive (the nested plugin's calls are listed themselves).
+      const top = Object.entries(r.trace?.add?.hostCalls ?? {})
+        .filter(([k]) => !k.includes(':ipam.'))
+        .sort((a, b) => b[1].ms - a[1].ms)
+        .slice(0, 3)
+        .map(([k, v]) => `${k} ${v.n.toFixed(0)}× ${ms(v.ms)} ms`)
+        .join('; ');
       L.push(
-        `| ${r.level} | ${r.ref ? stat4(r.ref.addStats) : '–'} | ${stat4(r.wasm.addStats)} | ${r.ratio ? r.ratio.add.median.toFixed(2) : '–'} | ${r.ref ? stat4(r.ref.delStats) : '–'} | ${stat4(r.wasm.delStats)} | ${r.ratio ? r.ratio.del.median.toFixed(2) : '–'} | ${ms(r.trace?.add?.groups?.kernel ?? 0)} |`,
+        `| ${r.level} | ${r.ref ? stat4(r.ref.addStats) : '–'} | ${stat4(r.wasm.addStats)} | ${r.ratio ? r.ratio.add.median.toFixed(2) : '–'} | ${r.ref ? stat4(r.ref.delStats) : '–'} | ${stat4(r.wasm.delStats)} | ${r.ratio ? r.ratio.del.median.toFixed(2) : '–'} | ${ms(g.sandbox ?? 0)} / ${ms(g.hostapi ?? 0)} / ${ms(g.kernel ?? 0)} | ${top} |`,
       );
     }
     L.push('');
