@@ -5,12 +5,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../host/caps/policy.ts';
 import { applyInstall, formatPlan, type InstallOptions, planInstall } from '../../host/cli/plugin/install.ts';
 import { readPolicyFile, withPolicyLock, writePolicyFile } from '../../host/cli/plugin/policy-edit.ts';
-import { buildCapsFixture } from '../fixtures/hostile-caps/build.ts';
-import { NULL_PLUGIN_WAT, componentize } from '../fixtures/hostile/build.ts';
+import { buildCapsFixture, withCustomSection } from '../fixtures/hostile-caps/build.ts';
+import { NULL_PLUGIN_WAT, PLUGIN_WIT, completeModule, componentize } from '../fixtures/hostile/build.ts';
 
 const top = mkdtempSync(join(tmpdir(), 'plugin-install-'));
 afterAll(() => rmSync(top, { recursive: true, force: true }));
@@ -21,6 +22,7 @@ let plugins: string;
 let fileA: string; // grant-user: links.create bridge, sysctl.host net.ipv4.ip_forward
 let fileB: string; // the same plugin, other bytes (a trailing custom section)
 let fileNull: string; // asks for nothing
+let fileReader: string; // host-local's manifest: store ${ipam.dataDir}, files.read ${ipam.resolvConf}
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 /** Append a custom section to a component: other bytes, same plugin. */
@@ -30,7 +32,16 @@ function withTrailingSection(bytes: Uint8Array, text: string): Uint8Array {
   return new Uint8Array([...bytes, 0, body.length, ...body]);
 }
 
+/** The null plugin with `manifest` as its cni-wasm:capabilities section (instead of its own `{"version":1}`). */
+async function nullWithManifest(manifest: unknown): Promise<Uint8Array> {
+  const wat = NULL_PLUGIN_WAT.replace(/\(@custom "cni-wasm:capabilities" .*\)/, '');
+  const core = withCustomSection(await parse(completeModule(wat)), 'cni-wasm:capabilities', new TextEncoder().encode(JSON.stringify(manifest)));
+  return componentNew(await componentEmbed({ binary: core, witSource: PLUGIN_WIT, world: 'plugin' }));
+}
+
 beforeAll(async () => {
+  fileReader = join(top, 'reader.wasm');
+  writeFileSync(fileReader, await nullWithManifest({ version: 1, store: ['${ipam.dataDir}'], files: { read: ['${ipam.resolvConf}'] } }));
   const a = await buildCapsFixture('grant-user');
   fileA = join(top, 'grant-user.wasm');
   writeFileSync(fileA, a);
@@ -164,6 +175,40 @@ describe('plugin install', () => {
     const p = planInstall(opts({ file: fileA, name: 'gu', grantDeclared: true }));
     install({ file: fileNull, name: 'gu' }); // another install got there first
     expect(() => applyInstall(p, opts({ file: fileA }))).toThrow(/changed while this install was being prepared/);
+  });
+
+  it('files.read: written into the entry as declared, and shown in words', () => {
+    const p = install({ file: fileReader, name: 'reader', grantDeclared: true });
+    expect(p.notCovered).toEqual([]);
+    const text = formatPlan(p);
+    expect(text).toContain('  - files.read: "${ipam.resolvConf}"\n      read that one file, "${ipam.resolvConf}" (a regular file of at most 64 KiB of UTF-8 text)');
+    expect(text).toContain('the plugin declares exactly this.');
+    expect(entry('reader')).toEqual({ grant: { version: 1, store: ['${ipam.dataDir}'], files: { read: ['${ipam.resolvConf}'] } }, sha256: sha(fileReader) });
+    expect(readPolicyFile(policy).policy.plugins.get('reader')!.grant.spec.files.read).toEqual(['${ipam.resolvConf}']);
+    // --grant files.read=... is written too.
+    const g = install({ file: fileReader, name: 'reader2', grants: ['store=${ipam.dataDir}', 'files.read=${ipam.resolvConf},/etc/hosts'] });
+    expect(entry('reader2').grant).toEqual({ version: 1, store: ['${ipam.dataDir}'], files: { read: ['${ipam.resolvConf}', '/etc/hosts'] } });
+    expect(g.notCovered).toEqual([]);
+    expect(() => planInstall(opts({ file: fileReader, name: 'reader3', grants: ['files.read=etc/hosts'] }))).toThrow(/files\.read\[0\] "etc\/hosts": must be an absolute path/);
+  });
+
+  it('files.read: a grant without it is written with a warning naming the entry as declared, placeholder and all', () => {
+    const p = install({ file: fileReader, name: 'reader', grants: ['store=${ipam.dataDir}'] });
+    expect(p.notCovered).toEqual(['files.read: "${ipam.resolvConf}"']);
+    expect(formatPlan(p)).toMatch(/WARNING: the grant does not cover all of it.*\n {2}- files\.read: "\$\{ipam\.resolvConf\}"\n/s);
+    expect(formatPlan(p)).not.toContain('\u27e8');
+    // A literal path is not the placeholder (the config may name another file).
+    expect(planInstall(opts({ file: fileReader, name: 'reader-lit', grants: ['store=${ipam.dataDir}', 'files.read=/etc/resolv.conf'] })).notCovered).toEqual(['files.read: "${ipam.resolvConf}"']);
+    // Adding it later widens the grant: refused without --replace-grant, naming it as written.
+    expect(() => planInstall(opts({ file: fileReader, name: 'reader', grantDeclared: true }))).toThrow(/refusing to widen.*\n {2}- files\.read: "\$\{ipam\.resolvConf\}"\n/s);
+    expect(install({ file: fileReader, name: 'reader', grantDeclared: true, replaceGrant: true }).widens).toEqual(['files.read: "${ipam.resolvConf}"']);
+  });
+
+  it("files.read: dropping it from host-local's built-in grant narrows it", () => {
+    const p = planInstall(opts({ file: fileReader, name: 'host-local', grants: ['store=/var/lib/cni/networks,${ipam.dataDir}'] }));
+    expect(p.change).toBe('narrows');
+    expect(p.notCovered).toEqual(['files.read: "${ipam.resolvConf}"']);
+    expect(planInstall(opts({ file: fileReader, name: 'host-local', grantDeclared: true })).change).toBe('narrows');
   });
 
   it('--bin-dir makes cni-wasm answer as the type there', () => {

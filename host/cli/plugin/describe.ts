@@ -47,7 +47,9 @@ export function describeCapabilities(spec: CapabilitySpec): CapabilityLine[] {
   if (spec.routes.host) {
     out.push({
       name: 'routes.host',
-      allows: 'add, replace and delete host-namespace routes through host links it may change (any destination, a default route too)',
+      allows:
+        'add, replace and delete host-namespace routes through host links it may change (any destination, a default route too); ' +
+        'through a host link it may only read, only add and delete non-default routes with a gateway, marked proto 67',
     });
   }
   for (const p of spec.sysctl.host) out.push({ name: `sysctl.host: ${q(p)}`, allows: `read and write host-namespace sysctls matching ${q(p)}${placeholders(p)}` });
@@ -62,6 +64,12 @@ export function describeCapabilities(spec: CapabilitySpec): CapabilityLine[] {
   }
   for (const p of spec.store) {
     out.push({ name: `store: ${q(p)}`, allows: `keep small locked state files in <root>/<network name> for roots within ${q(p)}${placeholders(p)}` });
+  }
+  for (const p of spec.files.read) {
+    out.push({
+      name: `files.read: ${q(p)}`,
+      allows: `read that one file, ${q(p)} (a regular file of at most 64 KiB of UTF-8 text); the path and, after following symlinks, the file actually opened must both be granted${placeholders(p)}`,
+    });
   }
   if (spec.ipam) {
     out.push({
@@ -82,22 +90,24 @@ export function linesText(lines: readonly CapabilityLine[], indent = '  '): stri
   return lines.map((l) => `${indent}- ${l.name}\n${indent}    ${l.allows}\n`).join('');
 }
 
-/** A capability set as the JSON an operator writes (absent keys left out). */
+/**
+ * A capability set as the JSON an operator writes: the spec's own shape (host/caps/manifest.ts),
+ * with `false`, empty lists and then empty objects left out. Walked generically, so a key the
+ * manifest gains is written without teaching this function about it.
+ */
 export function specToJson(spec: CapabilitySpec): Record<string, unknown> {
-  const out: Record<string, unknown> = { version: 1 };
-  const links: Record<string, unknown> = {};
-  if (spec.links.create.length) links.create = [...spec.links.create];
-  if (spec.links.host.length) links.host = [...spec.links.host];
-  if (spec.links.read.length) links.read = [...spec.links.read];
-  if (spec.links.container) links.container = true;
-  if (Object.keys(links).length) out.links = links;
-  if (spec.routes.host) out.routes = { host: true };
-  const sysctl: Record<string, unknown> = {};
-  if (spec.sysctl.host.length) sysctl.host = [...spec.sysctl.host];
-  if (spec.sysctl.container.length) sysctl.container = [...spec.sysctl.container];
-  if (Object.keys(sysctl).length) out.sysctl = sysctl;
-  if (spec.firewall) out.firewall = true;
-  if (spec.store.length) out.store = [...spec.store];
-  if (spec.ipam) out.ipam = true;
-  return out;
+  const prune = (v: unknown): unknown => {
+    if (v === true) return true;
+    if (Array.isArray(v)) return v.length ? [...(v as unknown[])] : undefined;
+    if (typeof v === 'object' && v !== null) {
+      const o: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const p = prune(x);
+        if (p !== undefined) o[k] = p;
+      }
+      return Object.keys(o).length ? o : undefined;
+    }
+    return undefined;
+  };
+  return { version: 1, ...((prune(spec) as Record<string, unknown> | undefined) ?? {}) };
 }

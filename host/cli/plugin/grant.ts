@@ -8,12 +8,34 @@
 //   --grant '{"links": {"container": true}}'          a whole capability document
 //   --grant @grant.json                 a file holding one
 import { readFileSync } from 'node:fs';
-import { type Capabilities, type CapabilitySpec, missingCapabilities, parseCapabilities, resolveCapabilities } from '../../caps/manifest.ts';
+import { type Capabilities, type CapabilitySpec, emptyCapabilities, missingCapabilities, parseCapabilities, resolveCapabilities } from '../../caps/manifest.ts';
 import type { Template, TemplatePart } from '../../caps/pattern.ts';
+import { specToJson } from './describe.ts';
 
-const BOOLEANS = ['links.container', 'routes.host', 'firewall', 'ipam'] as const;
-const LISTS = ['links.create', 'links.host', 'links.read', 'sysctl.host', 'sysctl.container', 'store'] as const;
-type ListKey = (typeof LISTS)[number];
+/**
+ * Every capability key of the format, by its dotted name, read off the manifest's own empty
+ * set (host/caps/manifest.ts) so that a key added there is a `--grant` key here too: a
+ * boolean (`links.container`) or a list (`links.create`, `files.read`).
+ */
+function capabilityKeys(): { booleans: string[]; lists: string[] } {
+  const booleans: string[] = [];
+  const lists: string[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(o)) {
+      const name = prefix + k;
+      if (typeof v === 'boolean') booleans.push(name);
+      else if (Array.isArray(v)) lists.push(name);
+      else if (typeof v === 'object' && v !== null) walk(v as Record<string, unknown>, `${name}.`);
+      // Any other kind of value is not a --grant key (test/unit/plugin-grant.test.ts fails on one).
+    }
+  };
+  walk(emptyCapabilities().spec as unknown as Record<string, unknown>, '');
+  return { booleans, lists };
+}
+
+const { booleans: BOOLEANS, lists: LISTS } = capabilityKeys();
+/** The `--grant` keys, for messages: `links.container, ..., files.read`. */
+export const GRANT_KEYS: readonly string[] = [...BOOLEANS, ...LISTS];
 
 function emptyDoc(): Record<string, unknown> {
   return { version: 1 };
@@ -34,25 +56,16 @@ function setPath(doc: Record<string, unknown>, path: string, value: unknown): vo
   o[segs[segs.length - 1]!] = value;
 }
 
-function getPath(doc: Record<string, unknown>, path: string): unknown {
-  let v: unknown = doc;
-  for (const s of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[s] : undefined;
-  return v;
-}
-
-function mergeDoc(into: Record<string, unknown>, add: Record<string, unknown>, where: string): void {
-  for (const k of BOOLEANS) if (getPath(add, k) === true) setPath(into, k, true);
-  for (const k of LISTS) {
-    const v = getPath(add, k);
-    if (v === undefined) continue;
-    if (!Array.isArray(v)) throw new Error(`${where}: ${k} must be a list`);
-    const cur = getPath(into, k);
-    const list = Array.isArray(cur) ? (cur as unknown[]) : [];
-    for (const x of v) if (!list.includes(x)) list.push(x);
-    setPath(into, k, list);
+/** `add` merged into `into`, both in the spec's shape: lists joined (no duplicates), booleans or'ed. */
+function mergeSpec(into: unknown, add: unknown): unknown {
+  if (Array.isArray(into) && Array.isArray(add)) return [...into, ...add.filter((x: unknown) => !into.includes(x))];
+  if (typeof into === 'boolean' && typeof add === 'boolean') return into || add;
+  if (typeof into === 'object' && into !== null && typeof add === 'object' && add !== null) {
+    const out: Record<string, unknown> = { ...(into as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(add)) out[k] = k in out ? mergeSpec(out[k], v) : v;
+    return out;
   }
-  // Anything else (unknown keys, wrong types) is left for the validator to report.
-  for (const k of Object.keys(add)) if (!['version', 'links', 'routes', 'sysctl', 'firewall', 'store', 'ipam'].includes(k)) into[k] = add[k];
+  return add;
 }
 
 /** One `--grant` argument into a capability document fragment. */
@@ -70,15 +83,15 @@ export function grantFragment(arg: string): Record<string, unknown> {
     return doc as Record<string, unknown>;
   }
   const m = /^([a-z.]+)\s*(?:(=)\s*(.*)|:\s*(".*"))?$/s.exec(text);
-  if (!m) throw new Error(`--grant ${JSON.stringify(arg)}: write a capability (${[...BOOLEANS, ...LISTS].join(', ')}), key=value[,value], key: "value", a JSON object or @file.json`);
+  if (!m) throw new Error(`--grant ${JSON.stringify(arg)}: write a capability (${GRANT_KEYS.join(', ')}), key=value[,value], key: "value", a JSON object or @file.json`);
   const key = m[1]!;
   const doc = emptyDoc();
-  if ((BOOLEANS as readonly string[]).includes(key)) {
+  if (BOOLEANS.includes(key)) {
     if (m[2] !== undefined || m[4] !== undefined) throw new Error(`--grant ${key} takes no value`);
     setPath(doc, key, true);
     return doc;
   }
-  if (!(LISTS as readonly string[]).includes(key)) throw new Error(`--grant: unknown capability ${JSON.stringify(key)} (known: ${[...BOOLEANS, ...LISTS].join(', ')})`);
+  if (!LISTS.includes(key)) throw new Error(`--grant: unknown capability ${JSON.stringify(key)} (known: ${GRANT_KEYS.join(', ')})`);
   let values: string[];
   if (m[4] !== undefined) {
     const v: unknown = JSON.parse(m[4]);
@@ -90,15 +103,20 @@ export function grantFragment(arg: string): Record<string, unknown> {
     values = [];
   }
   if (values.length === 0) throw new Error(`--grant ${key} needs a value: ${key}=<value>[,<value>]`);
-  setPath(doc, key as ListKey, values);
+  setPath(doc, key, values);
   return doc;
 }
 
-/** All `--grant` arguments as one validated capability set. */
+/**
+ * All `--grant` arguments as one validated capability set. Each argument is validated on its
+ * own by the manifest's validator first (unknown keys, wrong types, malformed patterns, a
+ * relative or `..` file path: refused naming the argument), then they are merged, and the
+ * union is validated again (list lengths).
+ */
 export function parseGrantArgs(args: readonly string[]): Capabilities {
-  const doc = emptyDoc();
-  for (const a of args) mergeDoc(doc, grantFragment(a), `--grant ${a}`);
-  return parseCapabilities(doc, 'the grant given with --grant');
+  let spec: unknown = emptyCapabilities().spec;
+  for (const a of args) spec = mergeSpec(spec, parseCapabilities(grantFragment(a), `--grant ${a}`).spec);
+  return parseCapabilities(specToJson(spec as CapabilitySpec), 'the grant given with --grant');
 }
 
 // ---------- coverage without a network config
@@ -109,6 +127,7 @@ function templatesOf(c: Capabilities): { t: Template; path: boolean }[] {
   for (const t of c.linksRead) out.push({ t, path: false });
   for (const k of [...c.sysctlHost, ...c.sysctlContainer]) for (const t of k.comps) out.push({ t, path: false });
   for (const t of c.store) out.push({ t, path: true });
+  for (const t of c.filesRead) out.push({ t, path: true });
   return out;
 }
 
@@ -173,13 +192,12 @@ export function coverageGaps(asked: Capabilities, granted: Capabilities): string
   return out;
 }
 
+/** The same capabilities, lists in any order (every list of the spec, whatever its key). */
 export function sameSpec(a: CapabilitySpec, b: CapabilitySpec): boolean {
-  const norm = (s: CapabilitySpec): string =>
-    JSON.stringify({
-      ...s,
-      links: { ...s.links, create: [...s.links.create].sort(), host: [...s.links.host].sort(), read: [...s.links.read].sort() },
-      sysctl: { host: [...s.sysctl.host].sort(), container: [...s.sysctl.container].sort() },
-      store: [...s.store].sort(),
-    });
-  return norm(a) === norm(b);
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(norm).sort();
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+    return v;
+  };
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }

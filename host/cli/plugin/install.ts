@@ -250,7 +250,7 @@ export function registerInstall(plugin: Command): void {
     .description('copy a plugin into the plugin directory and grant it capabilities in the policy, pinned to its sha256')
     .argument('<file.wasm>', 'the plugin component (from plugin build)')
     .option('--name <type>', 'the plugin type it serves (default: the file name without .wasm)')
-    .option('--grant <capability>', 'grant a capability (repeatable): links.container, links.create=veth, \'sysctl.container: "net.ipv4.conf.*.*"\', a JSON object or @file.json', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--grant <capability>', 'grant a capability (repeatable): links.container, links.create=veth, \'sysctl.container: "net.ipv4.conf.*.*"\', \'files.read=${ipam.resolvConf}\', a JSON object or @file.json', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--grant-declared', 'grant exactly the capabilities the plugin declares (shown before writing)')
     .option('--replace-grant', 'allow replacing an existing grant with a wider one')
     .option('--plugin-dir <dir>', 'where plugins are installed (default: env CNI_WASM_PLUGIN_DIR, else plugins/ beside the binary)')
