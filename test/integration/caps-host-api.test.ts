@@ -215,6 +215,27 @@ describe('a plugin using its grant', () => {
     expect(hostError(() => host.netlink.getLink('host', 'nonexistent')).tag).toBe('not-found');
   });
 
+  it("names a host link's master only when it may read the master, as it does a vxlan underlay", () => {
+    // A port the plugin may read (links.read), attached to a bridge it may not (br-other); another
+    // plugin type than the bridge tests', so that their marked links here are not its own.
+    node.run('ip', ['link', 'add', 'rport', 'type', 'veth', 'peer', 'name', 'rportp']);
+    try {
+      node.run('ip', ['link', 'set', 'rport', 'master', 'br-other']);
+      const readOnly = api({ plugin: 'reader', manifest: { links: { read: ['rport'] } } }).host;
+      expect(readOnly.netlink.getLink('host', 'rport')).toMatchObject({ name: 'rport', master: undefined });
+      expect(readOnly.netlink.listLinks('host')).toEqual([expect.objectContaining({ name: 'rport', master: undefined })]);
+      expectDenied(() => readOnly.netlink.getLink('host', 'br-other'), 'links.read');
+      // Once the bridge is readable too, it is named.
+      const both = api({ plugin: 'reader', manifest: { links: { read: ['rport', 'br-*'] } } }).host;
+      expect(both.netlink.getLink('host', 'rport').master).toBe('br-other');
+      expect(both.netlink.listLinks('host').find((l) => l.name === 'rport')?.master).toBe('br-other');
+    } finally {
+      node.run('ip', ['link', 'del', 'rport']);
+    }
+    // Its own links on its own bridge: named as before.
+    expect(api().host.netlink.listLinks('host').find((l) => l.alias?.includes('ctr=c1'))?.master).toBe('brc');
+  });
+
   it('writes granted sysctls in each namespace', () => {
     const { host } = api();
     host.sysctl.set('host', 'net.ipv4.ip_forward', '1');

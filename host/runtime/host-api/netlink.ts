@@ -66,11 +66,6 @@ function lookup(s: NetlinkSocket, ns: Ns, name: string): Link {
   }
 }
 
-function masterName(s: NetlinkSocket, l: Link, known?: Map<number, Link>): string | undefined {
-  if (!l.master) return undefined;
-  return linkByIndex(s, l.master, known)?.name;
-}
-
 /** A link by ifindex (from `known` when it is there), undefined when it is gone. */
 function linkByIndex(s: NetlinkSocket, index: number, known?: Map<number, Link>): Link | undefined {
   const k = known?.get(index);
@@ -123,6 +118,17 @@ export function createNetlink(st: HostState): Netlink {
       if (u !== undefined && (ns === 'container' || enf.canReadHostLink(u))) underlay = u.name;
     }
     return { vni: v.vni, port: v.port ?? 0, local: v.local, group: v.group, underlay, learning: v.learning, gbp: v.gbp, ttl: v.ttl };
+  };
+
+  /**
+   * The name of a link's master for link-info. In the host namespace it is named only when
+   * the plugin may read the master, as a vxlan underlay is (a port of a bridge the plugin may
+   * not read shows no master); in the container namespace, always.
+   */
+  const masterName = (s: NetlinkSocket, ns: Netns, l: Link, known?: Map<number, Link>): string | undefined => {
+    if (!l.master) return undefined;
+    const m = linkByIndex(s, l.master, known);
+    return m !== undefined && (ns === 'container' || enf.canReadHostLink(m)) ? m.name : undefined;
   };
 
   /** Look up a link the plugin may read in `ns` (container: needs links.container). */
@@ -218,14 +224,14 @@ export function createNetlink(st: HostState): Netlink {
     getLink(ns, name) {
       return st.call('netlink.get-link', () => [ns, name], () => {
         const { s, link } = readable(ns, name, 'read links');
-        return linkInfo(link, masterName(s, link), vxlanInfo(s, ns, link));
+        return linkInfo(link, masterName(s, ns, link), vxlanInfo(s, ns, link));
       }, (l) => ({ index: l.index, kind: l.kind }));
     },
 
     listLinks(ns) {
       return st.call('netlink.list-links', () => [ns], () => {
         const { s, all, visible } = visibleLinks(ns, 'list links');
-        return [...visible.values()].map((l) => linkInfo(l, masterName(s, l, all), vxlanInfo(s, ns, l, all)));
+        return [...visible.values()].map((l) => linkInfo(l, masterName(s, ns, l, all), vxlanInfo(s, ns, l, all)));
       }, (ls) => ls.map((l) => l.name));
     },
 
