@@ -82,13 +82,6 @@ export class Audit {
     this.#sink('warn', this.#fields(extra), `plugin "${this.id.plugin}" denied: ${message}`);
   }
 
-  /** Log a load-time refusal (manifest beyond grant, pin mismatch) at warn. */
-  refused(message: string, details: Record<string, unknown> = {}): void {
-    this.denials++;
-    if (!this.warn) return;
-    this.#sink('warn', this.#fields({ outcome: 'refused', ...sanitizeFields(details) }), `plugin "${this.id.plugin}" refused: ${message}`);
-  }
-
   /** One line at the end of the instance's life: how many calls, how many denied (debug). */
   summary(extra: Record<string, unknown> = {}): void {
     if (!this.debug) return;
@@ -128,10 +121,4 @@ export class Audit {
 
 function ms(t0: number): number {
   return Math.round((performance.now() - t0) * 1000) / 1000;
-}
-
-function sanitizeFields(f: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(f)) out[k] = sanitize(v);
-  return out;
 }

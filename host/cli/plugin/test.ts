@@ -93,7 +93,6 @@ function brief(v: unknown): string {
 export function formatLine(l: AuditLine): string {
   if (l.source === 'plugin') return `log ${LEVEL_NAME[l.level] ?? l.level}: ${l.msg ?? ''}`;
   if (l.outcome === 'denied') return `DENIED ${l.call ?? ''} (missing capability ${l.capability ?? '?'}): ${l.msg ?? ''}`;
-  if (l.outcome === 'refused') return `REFUSED at load: ${l.msg ?? ''}`;
   if (l.outcome === 'summary') return `(${l.msg ?? ''})`;
   if (l.outcome === 'error') return `answered CNI error ${l.code ?? '?'}: ${l.msg ?? ''}`;
   if (l.call) {
