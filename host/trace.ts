@@ -171,9 +171,9 @@ export function flushTrace(env: Record<string, string | undefined> = process.env
   charge(s, now);
   while (s.stack.length > 1) close(s, s.stack.pop() as Frame, now);
   const round = (x: number): number => Math.round(x * 1000) / 1000;
-  const roundAll = <T extends Agg>(r: Record<string, T>): Record<string, T> => {
+  const roundAll = <T extends Agg & { kernelMs?: number }>(r: Record<string, T>): Record<string, T> => {
     const out: Record<string, T> = {};
-    for (const [k, v] of Object.entries(r)) out[k] = { ...v, ms: round(v.ms), ...('kernelMs' in v ? { kernelMs: round((v as unknown as HostAgg).kernelMs) } : {}) };
+    for (const [k, v] of Object.entries(r)) out[k] = { ...v, ms: round(v.ms), ...(v.kernelMs === undefined ? {} : { kernelMs: round(v.kernelMs) }) };
     return out;
   };
   // Node's own milestones, in ms after performance.timeOrigin (the global's type lacks them).

@@ -81,7 +81,6 @@ export async function runInBatches(jobs, width) {
       const { runs } = await runConcurrently([j]);
       const r = runs[0];
       if (r.status !== 0) throw new Error(describeFailure(j.cmd, j.args ?? [], r));
-      j.onDone?.(r);
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));

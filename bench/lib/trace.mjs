@@ -29,6 +29,8 @@ export const PHASES = [
   ['kernel.sysctl', 'kernel', 'kernel: sysctl'],
   ['kernel.netns', 'kernel', 'kernel: netns open'],
   ['kernel.store', 'kernel', 'kernel: store files/lock'],
+  ['kernel.files', 'kernel', 'kernel: files read'],
+  ['kernel.other', 'kernel', 'kernel: other'],
   ['ipam.exec', 'ipam', 'native IPAM exec'],
   ['result', 'host', 'result conversion'],
   ['output', 'host', 'write stdout'],
@@ -41,7 +43,7 @@ export const GROUPS = {
   host: { label: 'host (TypeScript)', color: '#9c755f', shades: ['#7a563f', '#9c755f', '#b9927c', '#d2b19d', '#a88a6e', '#c4a48a'] },
   sandbox: { label: 'wasm sandbox', color: '#f28e2b', shades: ['#c96a0e', '#f28e2b', '#f6a553', '#f9bb7a', '#e07b1a', '#ffcf99', '#d97706', '#fbbf24'] },
   hostapi: { label: 'host API', color: '#b07aa1', shades: ['#b07aa1'] },
-  kernel: { label: 'kernel', color: '#59a14f', shades: ['#3b7d33', '#59a14f', '#86bc7e', '#aed4a7'] },
+  kernel: { label: 'kernel', color: '#59a14f', shades: ['#3b7d33', '#59a14f', '#86bc7e', '#aed4a7', '#2a5d24', '#c9e4c3'] },
   ipam: { label: 'native IPAM exec', color: '#e15759', shades: ['#e15759'] },
   exit: { label: 'exit', color: '#bab0ac', shades: ['#bab0ac'] },
 };
@@ -78,9 +80,11 @@ export function phasesOf(trace, run) {
   for (const [k, v] of Object.entries(trace.phases)) p[k] = (p[k] ?? 0) + v.ms;
   p.exit = Number(run.endHr - end) / 1e6;
   const known = new Set(PHASES.map(([k]) => k));
+  // A phase this list does not know yet still lands in the right group.
   for (const k of Object.keys(p)) {
     if (!known.has(k)) {
-      p['host.other'] = (p['host.other'] ?? 0) + p[k];
+      const into = k.startsWith('kernel.') ? 'kernel.other' : 'host.other';
+      p[into] = (p[into] ?? 0) + p[k];
       delete p[k];
     }
   }
