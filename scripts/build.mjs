@@ -6,7 +6,7 @@
 //   dist/cli.cjs       the CLI for people, required only without CNI_COMMAND
 //   dist/lib/pino.cjs  the logger, required only when a line is written
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { buildNative } from './build-native.mjs';
 import { buildPlugins } from './build-plugins.mjs';
@@ -65,8 +65,12 @@ await Promise.all([
 chmodSync(`${out}/cni-wasm.cjs`, 0o755);
 buildNative(`${out}/native`);
 copyFileSync('scripts/load-cached.cjs', `${out}/load-cached.cjs`);
-for (const name of Object.values(CACHED)) {
-  // A separate process, so the cache is made exactly as the binary will load the bundle.
-  execFileSync(process.execPath, ['-e', `require(${JSON.stringify(`./${out}/load-cached.cjs`)}).makeCache(${JSON.stringify(name)})`]);
-}
 await buildPlugins({ outDir: `${out}/plugins` });
+// V8 code cache for the runtime bundle, made in a separate process exactly as the binary loads
+// it. Trained by a real bridge ADD/CHECK/DEL in scratch namespaces when we may make them (root);
+// otherwise from loading alone.
+const trained = spawnSync('unshare', ['--net', process.execPath, 'scripts/train-cache.cjs', out], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (trained.status !== 0) {
+  execFileSync(process.execPath, ['-e', `require(${JSON.stringify(`./${out}/load-cached.cjs`)}).makeCache(${JSON.stringify(Object.values(CACHED)[0])})`]);
+  console.log(`runtime code cache: untrained (${(trained.stderr || trained.error?.message || 'no namespaces').trim().split('\n').pop()})`);
+}

@@ -35,11 +35,16 @@ function load(name) {
   return loaded.get(file);
 }
 
-/** Build step: load the bundle once and write the cache (after evaluation, so it covers more functions). */
-load.makeCache = function makeCache(name) {
+/**
+ * Build step: load the bundle, optionally exercise it (`train(exports)`, so that functions it
+ * compiles on a real call are cached too), and write the cache.
+ */
+load.makeCache = async function makeCache(name, train) {
   const file = path.join(__dirname, name);
   const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
-  run(script, file);
+  const exports = run(script, file);
+  loaded.set(file, exports);
+  if (train) await train(exports);
   fs.writeFileSync(`${file}.cache`, script.createCachedData());
 };
 
