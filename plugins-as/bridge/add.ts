@@ -1,9 +1,10 @@
 // ADD, in the reference bridge plugin's order: bridge, veth (container end made inside the
-// container), IPAM, container addresses and routes, gateway addresses on the bridge and
-// forwarding, masquerade; the IPAM address is released again when anything after IPAM fails.
+// container), the MAC spoof check (macspoofchk), IPAM, container addresses and routes,
+// gateway addresses on the bridge and forwarding, masquerade; the IPAM address is released
+// again, and the MAC spoof check removed, when anything after them fails.
 import { CniError, CniResult, ErrorCode, Invocation, LinkChange, Netns, Result, SANDBOX_CONTAINER, Some, cniError, ipam, netlink } from "../sdk";
 import {
-  BridgeSpec, VethSpec, adoptIpamResult, setupVeth, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, parseMac, q, setupMasq, trySysctl, wrapErr, GwInfo,
+  BridgeSpec, VethPair, VethSpec, adoptIpamResult, setupMacSpoofChk, setupVeth, teardownMacSpoofChk, calcGateways, configureIface, enableForward, ensureAddr, ensureBridge, errorf, hostErr, ifKey, parseMac, q, setupMasq, trySysctl, wrapErr, GwInfo,
 } from "../sdk/net";
 import { BridgeConf } from "./conf";
 
@@ -15,11 +16,6 @@ export function cmdAdd(inv: Invocation, n: BridgeConf): Result<string, CniError>
   if (n.isLayer3 && n.disableContainerInterface) return err("cannot use IPAM when DisableContainerInterface flag is set");
   if (n.isDefaultGW) n.isGW = true;
   if (n.hairpinMode && n.promiscMode) return err("cannot set hairpin mode and promiscuous mode at the same time");
-  if (n.macSpoofChk) {
-    return Result.err<string, CniError>(
-      cniError(ErrorCode.UnsupportedField, "macspoofchk is not supported by cni-wasm's bridge plugin", "the host API (wit/plugin.wit) has no MAC anti-spoofing filter; see docs/compatibility.md"),
-    );
-  }
   if (n.vlan != 0 && n.isGW && n.isLayer3) {
     return Result.err<string, CniError>(
       cniError(ErrorCode.UnsupportedField, "vlan with isGateway is not supported by cni-wasm's bridge plugin", "the VLAN gateway interface is a veth pair inside the host namespace, which the host API cannot create; see docs/compatibility.md"),
@@ -54,15 +50,30 @@ export function cmdAdd(inv: Invocation, n: BridgeConf): Result<string, CniError>
   if (veth.isErr) return Result.err<string, CniError>(veth.error);
   const pair = veth.value;
 
+  if (n.macSpoofChk) {
+    const e = setupMacSpoofChk(pair.host.name, pair.container.mac);
+    if (e !== null) return Result.err<string, CniError>(e);
+    const r = addAfterVeth(inv, n, br.value.mac, pair);
+    // the reference removes the filter again when the ADD fails after setting it up
+    if (r.isErr) teardownMacSpoofChk();
+    return r;
+  }
+  return addAfterVeth(inv, n, br.value.mac, pair);
+}
+
+/** Everything after the veth (and its MAC spoof check): IPAM and addresses, or just link up; the result. */
+function addAfterVeth(inv: Invocation, n: BridgeConf, bridgeMac: string, pair: VethPair): Result<string, CniError> {
+  const ifname = inv.ifname;
+
   const result = new CniResult();
-  const brIf = result.addInterface(n.brName, br.value.mac);
+  const brIf = result.addInterface(n.brName, bridgeMac);
   const hostIf = result.addInterface(pair.host.name, pair.host.mac);
   result.addInterface(pair.container.name, pair.container.mac, SANDBOX_CONTAINER);
 
   if (n.isLayer3) {
     const got = ipam.add();
     if (got.isErr) return Result.err<string, CniError>(got.error);
-    const e = layer3(inv, n, result, got.value, br.value.mac);
+    const e = layer3(inv, n, result, got.value, bridgeMac);
     if (e !== null) {
       // Release the address; the error that made us release it is the one to report.
       ipam.del();

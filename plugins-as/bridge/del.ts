@@ -1,9 +1,9 @@
 // DEL: idempotent. The container interface goes (its veth peer with it), then the IPAM
-// address, then this attachment's masquerade entries, each of which may already be gone: a
+// address, then this attachment's MAC spoof check and masquerade entries, each of which may already be gone: a
 // missing namespace, a missing link and a repeated DEL all succeed and still release the
-// address and the masquerade.
-import { CniError, HostErrorTag, Invocation, Netns, Result, Unit, ipam, netlink, ok } from "../sdk";
-import { hostErr, q, teardownMasq } from "../sdk/net";
+// address, the MAC spoof check and the masquerade.
+import { CniError, HostErrorTag, Invocation, Level, Netns, Result, Unit, ipam, log, netlink, ok } from "../sdk";
+import { hostErr, q, teardownMacSpoofChk, teardownMasq } from "../sdk/net";
 import { BridgeConf } from "./conf";
 
 export function cmdDel(inv: Invocation, n: BridgeConf): Result<Unit, CniError> {
@@ -14,6 +14,13 @@ export function cmdDel(inv: Invocation, n: BridgeConf): Result<Unit, CniError> {
   if (n.isLayer3) {
     const r = ipam.del();
     if (r.isErr) return r;
+  }
+  if (n.macSpoofChk) {
+    // as the reference, a failure to remove the filter does not fail the DEL (it is logged)
+    const e = teardownMacSpoofChk();
+    if (e !== null) log.write(Level.Warn, e.msg);
+  }
+  if (n.isLayer3) {
     if (n.ipMasq) {
       const e = teardownMasq();
       if (e !== null) return Result.err<Unit, CniError>(e);

@@ -348,16 +348,58 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'macspoofchk: the reference installs an nftables MAC filter; cni-wasm refuses the field (code 2)',
-    run: (w) => [w.invoke('ADD', conf(w, { macspoofchk: true }))],
-    snapshot: false,
-    differs: (ref, wasm) => {
-      expect(ref.steps[0]).toMatchObject({ status: 0 });
-      expect(wasm.steps[0]).toEqual({ status: 1, code: 2 });
-      expect(wasm.raw[0]?.json?.msg).toContain('macspoofchk');
+    name: 'macspoofchk: frames from a container with another source MAC are dropped at its veth, DEL lifts the filter (each in its own nftables table: compared by effect)',
+    containers: 2,
+    run: (w) => {
+      const c = conf(w, { macspoofchk: true });
+      const a0 = ok(w.invoke('ADD', c, { ctr: 0 }));
+      const a1 = ok(w.invoke('ADD', c, { ctr: 1 }));
+      const effect = macSpoofEffect(w, a0, a1);
+      const d0 = w.invoke('DEL', c, { ctr: 0 });
+      const again = w.invoke('DEL', c, { ctr: 0 });
+      const vethOf = (a: Answer) => (a.json?.interfaces as { name: string }[])[1]!.name;
+      // which containers' host veths the node's bridge-family rules still name
+      const rules = bridgeRules(w);
+      const filtered = [a0, a1].map((a, i) => (rules.includes(`"${vethOf(a)}"`) ? `ctr${i}` : '')).filter(Boolean);
+      return [a0, a1, synthetic(effect), d0, again, synthetic({ filtered })];
+    },
+    verify: (wasm) => {
+      expect(wasm.raw[2]?.json).toEqual({ before: true, spoofed: false, restored: true });
+      expect(wasm.raw[5]?.json).toEqual({ filtered: ['ctr1'] });
     },
   },
 ];
+
+/** An answer made of a test's observations (compared like a command's). */
+function synthetic(json: Record<string, unknown>): Answer {
+  return { status: 0, stdout: '', stderr: '', json, ms: 0 };
+}
+
+/** The node's bridge-family rules as JSON text (where both MAC filters live). */
+function bridgeRules(w: World): string {
+  const all = (JSON.parse(w.node.run('nft', ['-j', 'list', 'ruleset'])) as { nftables: Record<string, { family?: string }>[] }).nftables;
+  return JSON.stringify(all.filter((o) => o.rule?.family === 'bridge'));
+}
+
+/**
+ * Container 0 pings container 1 with its own MAC, with another MAC (set inside the
+ * container, neighbour caches flushed), and with its own again.
+ */
+function macSpoofEffect(w: World, a0: Answer, a1: Answer): { before: boolean; spoofed: boolean; restored: boolean } {
+  const [c0, c1] = [w.containers[0]!, w.containers[1]!];
+  const ip1 = (a1.json?.ips as { address: string }[])[0]!.address.split('/')[0]!;
+  const mac0 = (a0.json?.interfaces as { mac: string }[])[2]!.mac;
+  const setMac = (mac: string) => {
+    c0.run('ip', ['link', 'set', 'eth0', 'address', mac]);
+    for (const c of [c0, c1]) c.run('ip', ['neigh', 'flush', 'all']);
+  };
+  const before = w.ping(c0, ip1);
+  setMac('0e:00:00:00:77:99');
+  const spoofed = w.ping(c0, ip1);
+  setMac(mac0);
+  const restored = w.ping(c0, ip1);
+  return { before, spoofed, restored };
+}
 
 describe('bridge: reference vs cni-wasm', () => {
   it('has at least 25 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(25));
@@ -427,6 +469,24 @@ describe('bridge: VLAN trunks (cni-wasm; the reference 1.1.1 does not know vlanT
       const vlans = JSON.parse(w.node.run('bridge', ['-j', 'vlan', 'show', 'dev', port])) as { vlans: { vlan: number; flags?: string[] }[] }[];
       const got = vlans[0]!.vlans.map((v) => `${v.vlan}${(v.flags ?? []).map((f) => ` ${f}`).join('')}`);
       expect(got).toEqual(['100 PVID Egress Untagged', '200', '201', '202', '300']);
+    } finally {
+      w.dispose();
+    }
+  });
+});
+
+describe('bridge: macspoofchk DEL without a namespace (cni-wasm; the reference returns before removing its filter)', () => {
+  it('removes the filter, and a repeated DEL succeeds', () => {
+    const w = makeWorld('cni-wasm');
+    try {
+      const c = conf(w, { macspoofchk: true });
+      const a = ok(w.invoke('ADD', c));
+      const veth = (a.json?.interfaces as { name: string }[])[1]!.name;
+      expect(bridgeRules(w)).toContain(`"${veth}"`);
+      removeContainer(w);
+      ok(w.invoke('DEL', c, { netns: '' }));
+      ok(w.invoke('DEL', c, { netns: '' }));
+      expect(bridgeRules(w)).toBe('[]');
     } finally {
       w.dispose();
     }

@@ -254,6 +254,32 @@ describe('a plugin using its grant', () => {
     expect(node.run('nft', ['list', 'table', 'inet', 'cni_wasm'])).not.toContain('10.9.0.2 comment');
   });
 
+  it('filters source MACs on its own veth only (firewall + a host link it may change)', () => {
+    const { host } = api();
+    host.firewall.addMacSpoofCheck(vethName, '02:00:00:00:00:2a');
+    const table = () => node.run('nft', ['list', 'table', 'bridge', 'cni_wasm']);
+    expect(table()).toContain(`iifname "${vethName}" ether saddr != 02:00:00:00:00:2a counter packets 0 bytes 0 drop comment`);
+    expect(table()).toMatch(/comment "[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{8} via: veth[0-9a-f]{8}, mac: 02:00:00:00:00:2a, net: net1, if: eth0, id: c1"/);
+    host.firewall.addMacSpoofCheck(vethName, '02:00:00:00:00:2A'); // idempotent
+    expect(table().match(/ drop /g)).toHaveLength(1);
+    // not its own link: the read-only underlay, an ungranted link, another attachment's veth
+    expectDenied(() => host.firewall.addMacSpoofCheck('uplink', '02:00:00:00:00:2a'), 'links.host', 'read-only');
+    expectDenied(() => host.firewall.addMacSpoofCheck('dummy0', '02:00:00:00:00:2a'), 'links.host');
+    expectDenied(() => host.firewall.addMacSpoofCheck('br-other', '02:00:00:00:00:2a'), 'links.host');
+    expectDenied(() => api({ containerId: 'c2' }).host.firewall.addMacSpoofCheck(vethName, '02:00:00:00:00:2b'), 'links.host');
+    // without the firewall grant, even on a link it may change
+    expectDenied(() => api({ manifest: { ...BRIDGE_MANIFEST, firewall: false } }).host.firewall.addMacSpoofCheck(vethName, '02:00:00:00:00:2a'), 'firewall');
+    expectDenied(() => api({ manifest: { ...BRIDGE_MANIFEST, firewall: false } }).host.firewall.delMacSpoofCheck(), 'firewall');
+    expect(hostError(() => host.firewall.addMacSpoofCheck('nosuch0', '02:00:00:00:00:2a')).tag).toBe('not-found');
+    expect(hostError(() => host.firewall.addMacSpoofCheck(vethName, 'not-a-mac')).tag).toBe('invalid');
+    // another attachment's DEL leaves it; its own DEL removes it, twice is fine
+    api({ containerId: 'c2' }).host.firewall.delMacSpoofCheck();
+    expect(table()).toContain(vethName);
+    host.firewall.delMacSpoofCheck();
+    host.firewall.delMacSpoofCheck();
+    expect(table()).not.toContain(vethName);
+  });
+
   it('keeps state under a granted store root: <root>/<network>', () => {
     const { host } = api({ store: [stateDir] });
     host.store.open(stateDir);
@@ -406,6 +432,7 @@ describe('a plugin going beyond its grant is contained', () => {
   it('may not use the firewall or IPAM without the grant', () => {
     const { host } = api({ manifest: {} });
     expectDenied(() => host.firewall.addMasquerade(['10.9.0.3/24']), 'firewall');
+    expectDenied(() => host.firewall.addMacSpoofCheck('uplink', '02:00:00:00:00:2a'), 'firewall');
     const before = nodeState();
     try {
       host.ipam.add();

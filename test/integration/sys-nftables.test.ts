@@ -19,6 +19,7 @@ import {
   listMasquerade,
   removeMasquerade,
 } from '../../host/sys/nftables/index.ts';
+import { deleteMacSpoofTable, ensureMacSpoofCheck, gcMacSpoofCheck, listMacSpoofCheck, removeMacSpoofCheck } from '../../host/sys/nftables/macspoof.ts';
 import { ensureMasqueradeNft, gcMasqueradeNft, listMasqueradeNft, removeMasqueradeNft } from '../../host/sys/nftables/nft-cli.ts';
 import { setSysctl } from '../../host/sys/sysctl.ts';
 import { cleanup, makeNetns, type Netns } from '../harness/netns.ts';
@@ -432,5 +433,103 @@ describe('coexistence', () => {
     expect(node.spawn('nft', ['list', 'table', 'inet', 'cni_wasm']).status).not.toBe(0);
     expect(node.run('nft', ['list', 'table', 'ip', 'other'])).toMatch(/10\.98\.0\.0\/24/);
     ctr2.remove();
+  });
+});
+
+describe('MAC spoof check through raw netlink', () => {
+  //   a (10.77.0.2) ── vA ┐
+  //                       br0 (node)
+  //   b (10.77.0.3) ── vB ┘
+  it('drops frames from the veth whose source MAC is not the container\'s, and DEL lifts it', () => {
+    const br = makeNetns('nft-br');
+    const a = makeNetns('nft-a');
+    const b = makeNetns('nft-b');
+    const hbr = openNetns(br.path);
+    try {
+      const n = (...x: string[]) => br.run('ip', x);
+      n('link', 'add', 'br0', 'type', 'bridge');
+      n('link', 'set', 'br0', 'up');
+      for (const [peerNs, veth, ip] of [[a, 'vA', '10.77.0.2/24'], [b, 'vB', '10.77.0.3/24']] as const) {
+        n('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peerNs.name);
+        n('link', 'set', veth, 'master', 'br0');
+        n('link', 'set', veth, 'up');
+        peerNs.run('ip', ['addr', 'add', ip, 'dev', 'eth0']);
+        peerNs.run('ip', ['link', 'set', 'eth0', 'up']);
+      }
+      const macA = (JSON.parse(a.run('ip', ['-j', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address;
+      const A = { network: 'net1', containerId: 'ctr-a', ifname: 'eth0' };
+      expect(ping(a, '10.77.0.3')).toBe(true);
+
+      ensureMacSpoofCheck({ ...A, hostLink: 'vA', mac: macA.toUpperCase() }, hbr);
+      ensureMacSpoofCheck({ ...A, hostLink: 'vA', mac: macA }, hbr); // idempotent
+      // read back with nft: cni-wasm's own bridge table, one rule, owned by its comment
+      const objs = ruleset(br);
+      const chain = objs.find((o) => o.chain)?.chain as Record<string, unknown>;
+      expect(chain).toMatchObject({ family: 'bridge', table: 'cni_wasm', name: 'prerouting', type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' });
+      const rules = objs.filter((o) => o.rule).map((o) => o.rule as { family: string; table: string; comment?: string; expr: unknown[] });
+      expect(rules).toHaveLength(1);
+      expect(rules[0]).toMatchObject({ family: 'bridge', table: 'cni_wasm', chain: 'prerouting' });
+      expect(rules[0]!.comment).toMatch(new RegExp(`^[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{8} via: vA, mac: ${macA}, net: net1, if: eth0, id: ctr-a$`));
+      expect(rules[0]!.expr).toEqual([
+        { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'vA' } },
+        { match: { op: '!=', left: { payload: { protocol: 'ether', field: 'saddr' } }, right: macA } },
+        { counter: { packets: 0, bytes: 0 } },
+        { drop: null },
+      ]);
+      expect(listMacSpoofCheck(hbr)).toMatchObject([{ hostLink: 'vA', mac: macA }]);
+
+      // the container keeps its MAC: it still reaches b; with another MAC it does not
+      expect(ping(a, '10.77.0.3')).toBe(true);
+      b.run('ip', ['neigh', 'flush', 'all']);
+      a.run('ip', ['neigh', 'flush', 'all']);
+      a.run('ip', ['link', 'set', 'eth0', 'address', '02:00:00:00:77:99']);
+      expect(ping(a, '10.77.0.3')).toBe(false);
+      expect((JSON.parse(br.run('nft', ['-j', 'list', 'table', 'bridge', 'cni_wasm'])) as { nftables: NftObj[] }).nftables
+        .find((o) => o.rule)?.rule?.expr).toContainEqual({ counter: expect.objectContaining({ packets: expect.any(Number) }) });
+      const dropped = ((ruleset(br).find((o) => o.rule)!.rule!.expr as { counter?: { packets: number } }[]).find((x) => x.counter)!.counter!.packets);
+      expect(dropped).toBeGreaterThan(0);
+
+      // a new filter for the same MAC changes: ADD again with the new MAC replaces the rule
+      ensureMacSpoofCheck({ ...A, hostLink: 'vA', mac: '02:00:00:00:77:99' }, hbr);
+      expect(listMacSpoofCheck(hbr)).toMatchObject([{ hostLink: 'vA', mac: '02:00:00:00:77:99' }]);
+      expect(ping(a, '10.77.0.3')).toBe(true);
+
+      // another attachment for the same (reused) veth name takes the rule over
+      const A2 = { network: 'net1', containerId: 'ctr-a2', ifname: 'eth0' };
+      ensureMacSpoofCheck({ ...A2, hostLink: 'vA', mac: '02:00:00:00:77:99' }, hbr);
+      expect(listMacSpoofCheck(hbr)).toHaveLength(1);
+      expect(removeMacSpoofCheck(A, hbr)).toBe(0);
+      ensureMacSpoofCheck({ ...A, hostLink: 'vB', mac: (JSON.parse(b.run('ip', ['-j', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address }, hbr);
+      expect(listMacSpoofCheck(hbr)).toHaveLength(2);
+      expect(gcMacSpoofCheck('net1', [A], hbr)).toBe(1); // A2 is not live
+      expect(listMacSpoofCheck(hbr)).toMatchObject([{ hostLink: 'vB' }]);
+
+      // DEL: removes its rule, twice is fine; the container's old MAC is blocked no more
+      ensureMacSpoofCheck({ ...A, hostLink: 'vA', mac: macA }, hbr);
+      expect(ping(a, '10.77.0.3')).toBe(false);
+      expect(removeMacSpoofCheck(A, hbr)).toBe(1);
+      expect(removeMacSpoofCheck(A, hbr)).toBe(0);
+      expect(listMacSpoofCheck(hbr)).toEqual([]);
+      expect(ping(a, '10.77.0.3')).toBe(true);
+
+      // bad input changes nothing
+      expect(errnoOf(() => ensureMacSpoofCheck({ ...A, hostLink: 'vA', mac: 'nope' }, hbr))).toBe('EINVAL');
+      expect(errnoOf(() => ensureMacSpoofCheck({ ...A, hostLink: 'a/b', mac: macA }, hbr))).toBe('EINVAL');
+      expect(errnoOf(() => ensureMacSpoofCheck({ ...A, hostLink: 'x'.repeat(16), mac: macA }, hbr))).toBe('EINVAL');
+      expect(listMacSpoofCheck(hbr)).toEqual([]);
+
+      // the masquerade table (inet) and the MAC table (bridge) are separate
+      ensureMacSpoofCheck({ ...A, hostLink: 'vA', mac: macA }, hbr);
+      deleteMacSpoofTable(hbr);
+      deleteMacSpoofTable(hbr); // idempotent
+      expect(br.spawn('nft', ['list', 'table', 'bridge', 'cni_wasm']).status).not.toBe(0);
+      expect(listMacSpoofCheck(hbr)).toEqual([]);
+      expect(removeMacSpoofCheck(A, hbr)).toBe(0); // no table: DEL still succeeds
+    } finally {
+      hbr.close();
+      a.remove();
+      b.remove();
+      br.remove();
+    }
   });
 });

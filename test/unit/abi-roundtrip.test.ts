@@ -121,6 +121,8 @@ function fakeHost(calls: Call[]): HostImports {
     firewall: recording('firewall', {
       addMasquerade: (a) => { if (a.length === 0) throw hostErr('invalid', 'no addresses'); },
       delMasquerade: () => {},
+      addMacSpoofCheck: () => {},
+      delMacSpoofCheck: () => {},
     }, calls),
     store: recording('store', {
       open: () => {},

@@ -263,6 +263,20 @@ export interface Firewall {
    * WIT: `result<_, host-error>`; report the error by throwing `new WitResultError<HostError>(…)`.
    */
   delMasquerade(): void;
+  /**
+   * Drop frames that enter a bridge from `host-link` (a host link this plugin may change,
+   * e.g. its own veth end) with a source MAC other than `mac` (the container's, "aa:bb:..").
+   * Keyed like masquerade; replaces this attachment's earlier filter. Needs `firewall`.
+   *
+   * WIT: `result<_, host-error>`; report the error by throwing `new WitResultError<HostError>(…)`.
+   */
+  addMacSpoofCheck(hostLink: string, mac: string): void;
+  /**
+   * Remove the MAC filter of this network, container and interface. Idempotent.
+   *
+   * WIT: `result<_, host-error>`; report the error by throwing `new WitResultError<HostError>(…)`.
+   */
+  delMacSpoofCheck(): void;
 }
 
 /** `cni:plugin/store@0.1.0`, imported by plugins, implemented by the host. */
@@ -749,6 +763,8 @@ export const IMPORT_SIGNATURES: readonly CoreImportSignature[] = [
   { module: 'cni:plugin/sysctl@0.1.0', name: 'set', params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: [] },
   { module: 'cni:plugin/firewall@0.1.0', name: 'add-masquerade', params: ['i32', 'i32', 'i32'], results: [] },
   { module: 'cni:plugin/firewall@0.1.0', name: 'del-masquerade', params: ['i32'], results: [] },
+  { module: 'cni:plugin/firewall@0.1.0', name: 'add-mac-spoof-check', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: [] },
+  { module: 'cni:plugin/firewall@0.1.0', name: 'del-mac-spoof-check', params: ['i32'], results: [] },
   { module: 'cni:plugin/store@0.1.0', name: 'open', params: ['i32', 'i32', 'i32', 'i32'], results: [] },
   { module: 'cni:plugin/store@0.1.0', name: 'lock', params: ['i32'], results: [] },
   { module: 'cni:plugin/store@0.1.0', name: 'unlock', params: ['i32'], results: [] },
@@ -988,6 +1004,18 @@ export function buildImports(host: HostImports, mem: GuestMemory): WebAssembly.I
         const cx = enter(mem, 'firewall.del-masquerade');
         const out = cx.range(retptr, 16, 4, 'return area');
         storeResultUnitHostError(cx, out, callHost<undefined, HostError>(() => void host.firewall.delMasquerade()));
+      },
+      'add-mac-spoof-check': (p0: number, p1: number, p2: number, p3: number, retptr: number): void => {
+        const cx = enter(mem, 'firewall.add-mac-spoof-check');
+        const out = cx.range(retptr, 16, 4, 'return area');
+        const hostLink = cx.string(p0, p1);
+        const mac = cx.string(p2, p3);
+        storeResultUnitHostError(cx, out, callHost<undefined, HostError>(() => void host.firewall.addMacSpoofCheck(hostLink, mac)));
+      },
+      'del-mac-spoof-check': (retptr: number): void => {
+        const cx = enter(mem, 'firewall.del-mac-spoof-check');
+        const out = cx.range(retptr, 16, 4, 'return area');
+        storeResultUnitHostError(cx, out, callHost<undefined, HostError>(() => void host.firewall.delMacSpoofCheck()));
       },
     },
     'cni:plugin/store@0.1.0': {

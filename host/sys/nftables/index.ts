@@ -13,5 +13,16 @@ export {
 } from './netlink.ts';
 export type { MasqueradeSpec, MasqueradeEntry, RemoveOptions } from './netlink.ts';
 export type { MasqueradeOwner } from './owner.ts';
+// MAC anti-spoofing (macspoofchk) in cni-wasm's bridge-family table (macspoof.ts).
+export {
+  ensureMacSpoofCheck,
+  removeMacSpoofCheck,
+  gcMacSpoofCheck,
+  listMacSpoofCheck,
+  deleteMacSpoofTable,
+  BRIDGE_TABLE,
+  BRIDGE_CHAIN,
+} from './macspoof.ts';
+export type { MacSpoofSpec, MacSpoofRule } from './macspoof.ts';
 export { TABLE, CHAIN, SETS } from './layout.ts';
 export { parseCidr } from './cidr.ts';

@@ -102,7 +102,7 @@ const SET_IDS: Record<string, number> = { masq4: 1, subnet4: 2, masq6: 3, subnet
  * transaction that deleted something, close() waits for an RCU grace period, and deferring
  * it lets that wait overlap with the caller's next work (a CNI DEL goes on to delete links).
  */
-function withSocket<T>(ns: NetnsHandle | undefined, fn: (s: NetlinkSocket) => T, linger = false): T {
+export function withSocket<T>(ns: NetnsHandle | undefined, fn: (s: NetlinkSocket) => T, linger = false): T {
   closeLingering(false);
   const s = NetlinkSocket.open(ns, { protocol: NETLINK_NETFILTER, rcvbuf: 4 * 1024 * 1024 });
   let ok = false;
@@ -133,7 +133,7 @@ export function closeLingering(all = true): void {
   }
 }
 
-interface BatchMsg extends OutMessage {
+export interface BatchMsg extends OutMessage {
   what: string;
 }
 
@@ -145,7 +145,7 @@ const inet = (m: Msg, flags: number, attrs: readonly Buffer[], what: string): Ba
 });
 
 /** Send one nf_tables transaction; throws the first error, naming the message that failed. */
-function runBatch(s: NetlinkSocket, msgs: readonly BatchMsg[], op: string, genId?: number): void {
+export function runBatch(s: NetlinkSocket, msgs: readonly BatchMsg[], op: string, genId?: number): void {
   const beginAttrs = genId === undefined ? [] : [be32(NFNL_BATCH_GENID, genId)];
   const out: OutMessage[] = [
     { type: NFNL_MSG_BATCH_BEGIN, payload: [nfgen(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES), ...beginAttrs] },
@@ -361,7 +361,7 @@ function inspect(s: NetlinkSocket, cidrs: readonly Cidr[], comment: string, op: 
   return state;
 }
 
-function getGen(s: NetlinkSocket): number {
+export function getGen(s: NetlinkSocket): number {
   const msgs = s.request(nftType(Msg.GETGEN), nfgen(NFPROTO_UNSPEC), 0, { op: 'masquerade: get generation' });
   for (const m of msgs) {
     const id = parseGenId(m.data);

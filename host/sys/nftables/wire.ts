@@ -13,6 +13,7 @@ export const NFPROTO_UNSPEC = 0;
 export const NFPROTO_INET = 1;
 export const NFPROTO_IPV4 = 2;
 export const NFPROTO_IPV6 = 10;
+export const NFPROTO_BRIDGE = 7;
 
 export const Msg = {
   NEWTABLE: 0,
@@ -50,6 +51,7 @@ const HOOK_HOOKNUM = 1;
 const HOOK_PRIORITY = 2;
 const RULE_TABLE = 1;
 const RULE_CHAIN = 2;
+const RULE_HANDLE = 3;
 const RULE_EXPRESSIONS = 4;
 const RULE_USERDATA = 7;
 const LIST_ELEM = 1;
@@ -79,7 +81,11 @@ export const GEN_ID = 1;
 
 export const NF_INET_POST_ROUTING = 4;
 export const NF_IP_PRI_NAT_SRC = 100;
+export const NF_DROP = 0;
 export const NF_ACCEPT = 1;
+/** Bridge family: the prerouting hook and the priority the reference's MAC spoof check uses (dstnat of bridged frames). */
+export const NF_BR_PRE_ROUTING = 0;
+export const NF_BR_PRI_NAT_DST_BRIDGED = -300;
 export const NFT_RETURN = -5;
 export const NFT_SET_INTERVAL = 0x4;
 export const NFT_SET_CONCAT = 0x80;
@@ -98,9 +104,12 @@ const BYTEORDER_BIG_ENDIAN = 2;
 /** nft refuses comments longer than this; the kernel caps userdata at 256 bytes. */
 export const COMMENT_MAX = 128;
 
+export const NFT_META_IIFNAME = 6;
 export const NFT_META_NFPROTO = 15;
+export const NFT_PAYLOAD_LL_HEADER = 0;
 export const NFT_PAYLOAD_NETWORK_HEADER = 1;
 export const NFT_CMP_EQ = 0;
+export const NFT_CMP_NEQ = 1;
 export const NFT_REG_VERDICT = 0;
 export const NFT_REG_1 = 1;
 export const NFT_REG_2 = 2;
@@ -151,10 +160,15 @@ export function tableAttrs(table: string, comment?: string): Buffer[] {
 }
 
 export function natChainAttrs(table: string, chain: string, hook: number, priority: number): Buffer[] {
+  return baseChainAttrs(table, chain, 'nat', hook, priority);
+}
+
+/** A base chain of `type` (nat, filter) on `hook` at `priority`, policy accept. */
+export function baseChainAttrs(table: string, chain: string, type: string, hook: number, priority: number): Buffer[] {
   return [
     str(CHAIN_TABLE, table),
     str(CHAIN_NAME, chain),
-    str(CHAIN_TYPE, 'nat'),
+    str(CHAIN_TYPE, type),
     be32(CHAIN_POLICY, NF_ACCEPT),
     N(CHAIN_HOOK, [be32(HOOK_HOOKNUM, hook), be32(HOOK_PRIORITY, priority)]),
   ];
@@ -200,6 +214,13 @@ export function ruleAttrs(table: string, chain: string, exprs: readonly Buffer[]
   const a = [str(RULE_TABLE, table), str(RULE_CHAIN, chain), N(RULE_EXPRESSIONS, exprs)];
   if (comment) a.push(attr(RULE_USERDATA, udataComment(UDATA_RULE_COMMENT, comment)));
   return a;
+}
+
+/** DELRULE of one rule by its handle. */
+export function ruleHandleAttrs(table: string, chain: string, handle: bigint): Buffer[] {
+  const h = Buffer.alloc(8);
+  h.writeBigUInt64BE(handle, 0);
+  return [str(RULE_TABLE, table), str(RULE_CHAIN, chain), attr(RULE_HANDLE, h)];
 }
 
 export interface ElemDef {
@@ -250,6 +271,9 @@ export const bitwiseMask = (reg: number, mask: Buffer): Buffer =>
     N(4 /* MASK */, [attr(DATA_VALUE, mask)]),
     N(5 /* XOR */, [attr(DATA_VALUE, Buffer.alloc(mask.length))]),
   ]);
+
+export const cmpNeq = (sreg: number, data: Buffer): Buffer =>
+  expr('cmp', [be32(1 /* SREG */, sreg), be32(2 /* OP */, NFT_CMP_NEQ), N(3 /* DATA */, [attr(DATA_VALUE, data)])]);
 
 export const lookup = (set: string, setId: number, sreg: number): Buffer =>
   expr('lookup', [str(1 /* SET */, set), be32(2 /* SREG */, sreg), be32(4 /* SET_ID */, setId)]);
@@ -314,4 +338,24 @@ export function parseElemMessage(data: Buffer): ParsedElem[] {
 export function parseGenId(data: Buffer): number | undefined {
   for (const a of parseAttrList(data.subarray(4))) if (a.type === GEN_ID && a.data.length >= 4) return a.data.readUInt32BE(0);
   return undefined;
+}
+
+export interface ParsedRule {
+  chain?: string;
+  handle: bigint;
+  comment?: string;
+}
+
+/** One NEWRULE message of a rule dump (payload after nfgenmsg). */
+export function parseRuleMessage(data: Buffer): ParsedRule | undefined {
+  const m = new Map<number, Buffer>();
+  for (const a of parseAttrList(data.subarray(4))) m.set(a.type, a.data);
+  const h = m.get(RULE_HANDLE);
+  if (!h || h.length < 8) return undefined;
+  const r: ParsedRule = { handle: h.readBigUInt64BE(0) };
+  const chain = readStr(m.get(RULE_CHAIN));
+  if (chain !== undefined) r.chain = chain;
+  const comment = udataString(m.get(RULE_USERDATA), UDATA_RULE_COMMENT);
+  if (comment !== undefined) r.comment = comment;
+  return r;
 }

@@ -376,6 +376,12 @@ declare function __import_firewall_add_masquerade(a0: i32, a1: i32, a2: i32): vo
 @external("cni:plugin/firewall@0.1.0", "del-masquerade")
 declare function __import_firewall_del_masquerade(a0: i32): void;
 
+@external("cni:plugin/firewall@0.1.0", "add-mac-spoof-check")
+declare function __import_firewall_add_mac_spoof_check(a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): void;
+
+@external("cni:plugin/firewall@0.1.0", "del-mac-spoof-check")
+declare function __import_firewall_del_mac_spoof_check(a0: i32): void;
+
 @external("cni:plugin/store@0.1.0", "open")
 declare function __import_store_open(a0: i32, a1: i32, a2: i32, a3: i32): void;
 
@@ -796,6 +802,30 @@ export namespace firewall {
   /** Remove every masquerade entry of this network, container and interface. Idempotent. */
   export function delMasquerade(): Result<Unit, HostError> {
     __import_firewall_del_masquerade(<i32>RET_AREA);
+    freePending();
+    return loadResultUnitHostError(RET_AREA);
+  }
+
+  /**
+   * Drop frames that enter a bridge from `host-link` (a host link this plugin may change,
+   * e.g. its own veth end) with a source MAC other than `mac` (the container's, "aa:bb:..").
+   * Keyed like masquerade; replaces this attachment's earlier filter. Needs `firewall`.
+   */
+  export function addMacSpoofCheck(hostLink: string, mac: string): Result<Unit, HostError> {
+    const __s0 = hostLink;
+    const __n1 = utf8Length(__s0);
+    const __p2 = lowerUtf8(__s0, __n1);
+    const __s3 = mac;
+    const __n4 = utf8Length(__s3);
+    const __p5 = lowerUtf8(__s3, __n4);
+    __import_firewall_add_mac_spoof_check(<i32>__p2, <i32>__n1, <i32>__p5, <i32>__n4, <i32>RET_AREA);
+    freePending();
+    return loadResultUnitHostError(RET_AREA);
+  }
+
+  /** Remove the MAC filter of this network, container and interface. Idempotent. */
+  export function delMacSpoofCheck(): Result<Unit, HostError> {
+    __import_firewall_del_mac_spoof_check(<i32>RET_AREA);
     freePending();
     return loadResultUnitHostError(RET_AREA);
   }

@@ -16,3 +16,4 @@ export * from "./forward";
 export * from "./masq";
 export * from "./check";
 export * from "./ipamresult";
+export * from "./macspoof";
