@@ -59,7 +59,7 @@ export function describeCapabilities(spec: CapabilitySpec): CapabilityLine[] {
   if (spec.firewall) {
     out.push({
       name: 'firewall',
-      allows: "add and delete masquerade rules for this attachment's container addresses (cni-wasm's own nftables table in the host namespace, keyed by network, container and interface)",
+      allows: "add and delete masquerade rules for this attachment's container addresses and a MAC anti-spoofing rule on its own host veth (cni-wasm's own nftables tables in the host namespace, keyed by network, container and interface)",
     });
   }
   for (const p of spec.store) {
