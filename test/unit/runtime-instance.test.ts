@@ -1,6 +1,7 @@
 // The loader and instance in-process, with a fake host API: the request as the guest sees it,
 // host calls, and every hostile fixture contained with the right CNI error.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError } from '../../host/cni/errors.ts';
 import { RuntimeErrorCode } from '../../host/runtime/errors.ts';
@@ -11,6 +12,10 @@ import { fakeHooks, pluginDir, request, type FakeOptions } from '../fixtures/hos
 
 const NAMES = ['null', 'echo', 'log', 'sysctl', 'initialize', 'loop', 'start-loop', 'realloc-loop', 'grow', 'huge-max', 'min-above-cap', 'big-result', 'trap', 'stack', 'bad-json', 'bad-pointer', 'evil-import'];
 let dir: string;
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 beforeAll(async () => {
   const files: Record<string, Uint8Array> = {};
