@@ -15,6 +15,8 @@ export interface Limits {
   maxLogBytes: number;
   /** Largest string or list the host lifts from the guest in one host call, in bytes. */
   maxHostCallBytes: number;
+  /** Largest request (config, prevResult, CNI_ARGS) the host hands a plugin, in bytes. */
+  maxRequestBytes: number;
   /** Table size cap (elements), like the memory cap. */
   maxTableElements: number;
   /** Largest .wasm file the host reads. */
@@ -35,6 +37,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxResultBytes: 1 * MiB,
   maxLogBytes: 64 * 1024,
   maxHostCallBytes: 1 * MiB,
+  maxRequestBytes: 1 * MiB,
   maxTableElements: 65536,
   maxModuleBytes: 16 * MiB,
   ipamTimeoutMs: 30_000,
@@ -47,6 +50,7 @@ const BOUNDS: Record<keyof Limits, [min: number, max: number]> = {
   maxResultBytes: [1, 256 * MiB],
   maxLogBytes: [0, 256 * MiB],
   maxHostCallBytes: [1, 256 * MiB],
+  maxRequestBytes: [1, 256 * MiB],
   maxTableElements: [1, 10_000_000],
   maxModuleBytes: [8, 1024 * MiB],
   ipamTimeoutMs: [1, 3_600_000],

@@ -197,6 +197,15 @@ function runPlugin<A extends { limits: Limits }>(
   const module = compile(limits);
   const ts = enter('wasm.setup');
   const witReq = witRequest(req);
+  const requestBytes = Buffer.byteLength(witReq.config) + Buffer.byteLength(witReq.prevResult ?? '') + witReq.args.reduce((n, [k, v]) => n + k.length + v.length, 0);
+  if (requestBytes > limits.maxRequestBytes) {
+    // Refused here with a clear answer, rather than the plugin failing to allocate it.
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `the request for plugin "${plugin.type}" is ${requestBytes} bytes, above the ${limits.maxRequestBytes} bytes a plugin is handed`,
+      'the limit is the policy limit maxRequestBytes',
+    );
+  }
   const binding = hooks.createHost({ ...ctx, authorization, limits });
   leave(ts);
   try {

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBinary } from './run-binary.ts';
 
@@ -76,6 +77,13 @@ describe('error paths', () => {
     expectError(r, 7, /nosuchplugin/);
     expect(String(r.json!.details)).toContain(join(tmp, 'plugins'));
     expect(String(r.json!.details)).toContain(dir2);
+  });
+  it('a request larger than a plugin is handed is refused with code 7 before the plugin runs', () => {
+    const plugins = fileURLToPath(new URL('../../dist/plugins', import.meta.url));
+    const r = runBinary({ ...env, CNI_WASM_PLUGIN_DIR: plugins }, conf({ type: 'null', pad: 'a'.repeat(2 * 1024 * 1024) }));
+    expectError(r, 7, /maxRequestBytes/);
+    // Just under the limit the (null) plugin answers.
+    expect(runBinary({ ...env, CNI_WASM_PLUGIN_DIR: plugins }, conf({ type: 'null', pad: 'a'.repeat(1000) })).status).toBe(0);
   });
   it('errors carry the config version when it is supported', () => {
     expect(runBinary(env, conf({ cniVersion: '0.4.0' })).json!.cniVersion).toBe('0.4.0');

@@ -10,6 +10,7 @@ describe('limits', () => {
       maxResultBytes: 1048576,
       maxLogBytes: 65536,
       maxHostCallBytes: 1048576,
+      maxRequestBytes: 1048576,
       maxTableElements: 65536,
       maxModuleBytes: 16777216,
       ipamTimeoutMs: 30000,
