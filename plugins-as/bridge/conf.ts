@@ -1,8 +1,8 @@
 // The bridge plugin's configuration: the reference's NetConf (plugins/main/bridge), read with
 // the same defaults and validation errors, and the container MAC from CNI_ARGS, args or
 // runtimeConfig with its precedence (runtimeConfig > args.cni.mac > CNI_ARGS MAC).
-import { CniError, FieldReader, Invocation, JsonValue } from "../sdk";
-import { errorf } from "../sdk/net";
+import { FieldReader, Invocation, JsonValue } from "../sdk";
+import { Parsed, errorf } from "../sdk/net";
 
 export class BridgeConf {
   brName: string = "cni0";
@@ -32,12 +32,8 @@ export class BridgeConf {
   }
 }
 
-export class ConfParse {
-  constructor(public conf: BridgeConf | null, public error: CniError | null) {}
-}
-
-function bad(msg: string): ConfParse {
-  return new ConfParse(null, errorf(msg));
+function bad(msg: string): Parsed<BridgeConf> {
+  return new Parsed<BridgeConf>(null, errorf(msg));
 }
 
 function quoteList(items: Array<string>): string {
@@ -114,7 +110,7 @@ function loadEnvArgs(inv: Invocation, c: BridgeConf): string {
   return "";
 }
 
-export function loadConf(inv: Invocation): ConfParse {
+export function loadConf(inv: Invocation): Parsed<BridgeConf> {
   const c = new BridgeConf();
   const conf = inv.conf;
   const r = conf.reader();
@@ -149,5 +145,5 @@ export function loadConf(inv: Invocation): ConfParse {
   if (envErr.length > 0) return bad(envErr);
   if (argsMac.length > 0) c.mac = argsMac;
   if (rtMac.length > 0) c.mac = rtMac;
-  return new ConfParse(c, null);
+  return new Parsed<BridgeConf>(c, null);
 }

@@ -2,50 +2,37 @@
 // pair whose host end is a port of a Linux bridge; with IPAM the bridge can be their gateway
 // and masquerade their traffic. The building blocks live in ../sdk/net (shared with vxlan);
 // this file only dispatches. See docs/compatibility.md for the differences to the reference.
-import { CniError, Handler, Request, Result, Unit, ipam, ok, parseRequest, registerHandler } from "../sdk";
-import { loadConf } from "./conf";
+import { CniError, Invocation, Result, Unit, registerHandler } from "../sdk";
+import { ConfiguredHandler, Parsed } from "../sdk/net";
+import { BridgeConf, loadConf } from "./conf";
 import { cmdAdd } from "./add";
 import { cmdDel } from "./del";
 import { cmdCheck } from "./check";
 
 export * from "../sdk/generated/exports";
 
-class BridgePlugin extends Handler {
-  add(req: Request): Result<string, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<string, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<string, CniError>(c.error!);
-    return cmdAdd(p.invocation!, c.conf!);
+// The request and configuration prelude of every command is ConfiguredHandler's (../sdk/net).
+class BridgePlugin extends ConfiguredHandler<BridgeConf> {
+  // STATUS and GC only parse the request (not the bridge's configuration): the bridge keeps no
+  // state of its own; IPAM may, and is asked when the network configures one (the base's default).
+  constructor() {
+    super(false);
   }
 
-  del(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<Unit, CniError>(c.error!);
-    return cmdDel(p.invocation!, c.conf!);
+  loadConf(inv: Invocation): Parsed<BridgeConf> {
+    return loadConf(inv);
   }
 
-  check(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<Unit, CniError>(c.error!);
-    return cmdCheck(p.invocation!, c.conf!);
+  onAdd(inv: Invocation, conf: BridgeConf): Result<string, CniError> {
+    return cmdAdd(inv, conf);
   }
 
-  // STATUS and GC: the bridge keeps no state of its own; IPAM may.
-  status(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    return p.invocation!.conf.ipamType.length > 0 ? ipam.status() : ok();
+  onDel(inv: Invocation, conf: BridgeConf): Result<Unit, CniError> {
+    return cmdDel(inv, conf);
   }
 
-  gc(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    return p.invocation!.conf.ipamType.length > 0 ? ipam.gc() : ok();
+  onCheck(inv: Invocation, conf: BridgeConf): Result<Unit, CniError> {
+    return cmdCheck(inv, conf);
   }
 }
 

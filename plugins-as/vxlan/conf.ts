@@ -3,8 +3,8 @@
 // peers. Every value is checked here; an invalid one is a CNI error with code 7 naming the
 // field ("config.peers[1].subnet ..."). What only the node can tell (the underlay, its MTU,
 // the local VTEP address) is resolved later, in underlay.ts.
-import { Cidr, CniError, ErrorCode, FieldReader, IP, Invocation, cniError } from "../sdk";
-import { parseMac } from "../sdk/net";
+import { Cidr, ErrorCode, FieldReader, IP, Invocation, cniError } from "../sdk";
+import { Parsed, parseMac } from "../sdk/net";
 import { vtepMac } from "./mac";
 
 /** The IANA VXLAN port (Linux's own default without the attribute is 8472). */
@@ -57,12 +57,8 @@ export class VxlanConf {
   }
 }
 
-export class ConfParse {
-  constructor(public conf: VxlanConf | null, public error: CniError | null) {}
-}
-
-function invalid(msg: string): ConfParse {
-  return new ConfParse(null, cniError(ErrorCode.InvalidConfig, msg));
+function invalid(msg: string): Parsed<VxlanConf> {
+  return new Parsed<VxlanConf>(null, cniError(ErrorCode.InvalidConfig, msg));
 }
 
 /** A Linux interface name: 1-15 bytes, no '/', ':' or white space, not "." or "..". */
@@ -81,7 +77,7 @@ function validVtep(ip: IP): bool {
 }
 
 /** Reads and checks the configuration. Errors are code 7 and name the field. */
-export function loadConf(inv: Invocation): ConfParse {
+export function loadConf(inv: Invocation): Parsed<VxlanConf> {
   const conf = inv.conf;
   const n = new VxlanConf();
   n.network = conf.name;
@@ -153,5 +149,5 @@ export function loadConf(inv: Invocation): ConfParse {
       if (unchecked(n.peers[k]).ip.equals(lip)) return invalid("config.peers[" + k.toString() + "].ip is this node's localIP " + lip.toString());
     }
   }
-  return new ConfParse(n, null);
+  return new Parsed<VxlanConf>(n, null);
 }

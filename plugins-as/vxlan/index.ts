@@ -4,55 +4,38 @@
 // is routed through the vxlan device to that node's VTEP (or, with directRouting, straight
 // over the underlay to a peer on the same subnet). The container plumbing comes from
 // ../sdk/net, shared with the bridge plugin. See docs/vxlan.md.
-import { CniError, Handler, Request, Result, Unit, ipam, ok, parseRequest, registerHandler } from "../sdk";
-import { loadConf } from "./conf";
+import { CniError, Invocation, Result, Unit, registerHandler } from "../sdk";
+import { ConfiguredHandler, Parsed } from "../sdk/net";
+import { VxlanConf, loadConf } from "./conf";
 import { cmdAdd } from "./add";
 import { cmdDel } from "./del";
 import { cmdCheck } from "./check";
 
 export * from "../sdk/generated/exports";
 
-class VxlanPlugin extends Handler {
-  add(req: Request): Result<string, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<string, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<string, CniError>(c.error!);
-    return cmdAdd(p.invocation!, c.conf!);
+// The request and configuration prelude of every command is ConfiguredHandler's (../sdk/net).
+class VxlanPlugin extends ConfiguredHandler<VxlanConf> {
+  // STATUS and GC load the configuration too (an invalid one fails them), then ask IPAM (the
+  // base's default; loadConf requires ipam.type): the node's entries are kept while the network
+  // is used, so only IPAM has state to report or collect.
+  constructor() {
+    super(true);
   }
 
-  del(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<Unit, CniError>(c.error!);
-    return cmdDel(p.invocation!, c.conf!);
+  loadConf(inv: Invocation): Parsed<VxlanConf> {
+    return loadConf(inv);
   }
 
-  check(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<Unit, CniError>(c.error!);
-    return cmdCheck(p.invocation!, c.conf!);
+  onAdd(inv: Invocation, conf: VxlanConf): Result<string, CniError> {
+    return cmdAdd(inv, conf);
   }
 
-  // STATUS and GC as the bridge plugin's: the node's entries are kept while the network is
-  // used, so only IPAM has state to report or collect.
-  status(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<Unit, CniError>(c.error!);
-    return ipam.status();
+  onDel(inv: Invocation, conf: VxlanConf): Result<Unit, CniError> {
+    return cmdDel(inv, conf);
   }
 
-  gc(req: Request): Result<Unit, CniError> {
-    const p = parseRequest(req);
-    if (!p.ok) return Result.err<Unit, CniError>(p.error!);
-    const c = loadConf(p.invocation!);
-    if (c.error !== null) return Result.err<Unit, CniError>(c.error!);
-    return ipam.gc();
+  onCheck(inv: Invocation, conf: VxlanConf): Result<Unit, CniError> {
+    return cmdCheck(inv, conf);
   }
 }
 

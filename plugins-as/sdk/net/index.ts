@@ -17,3 +17,4 @@ export * from "./masq";
 export * from "./check";
 export * from "./ipamresult";
 export * from "./macspoof";
+export * from "./handler";
